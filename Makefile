@@ -1,0 +1,60 @@
+# bgcut: `make run` serves the product, `make test` runs the whole suite. Both set everything up
+# on a fresh machine (Python, Node and apt only) and are fast no-ops the second time.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+WORKERS ?= 1
+THREADS ?= 8
+INSTALLED := $(VENV)/.installed
+MODELS := models/.verified
+
+.PHONY: run test setup models db demo browser bench clean
+
+run: setup demo
+	$(BIN)/gunicorn bgcut_site.wsgi --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads $(THREADS) \
+		--timeout 180 --access-logfile - --log-level warning
+
+test: setup browser
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+setup: $(INSTALLED) .env $(MODELS) db
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(INSTALLED): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# A random secret key for this checkout, written once; never committed.
+.env:
+	@umask 077 && $(PYTHON) -c "import secrets; print('DJANGO_SECRET_KEY=' + secrets.token_urlsafe(50))" > $@
+	@echo "Wrote .env with a new DJANGO_SECRET_KEY"
+
+$(MODELS): vision/model_fetch.py | $(INSTALLED)
+	$(BIN)/python -m vision.model_fetch --dest models
+	touch $@
+
+models: $(MODELS)
+
+db: $(INSTALLED) .env
+	@$(BIN)/python manage.py migrate --noinput -v 0
+
+# The demo account, its API key (saved to .env for /mint-token/) and the demo users.
+demo: setup
+	@$(BIN)/python manage.py bootstrap_demo
+
+# Debian's Chromium for the browser tests (Playwright cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+		$$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq chromium >/dev/null; }
+
+bench: setup
+	$(BIN)/python bench/removebg_quality.py --direct
+	$(BIN)/python bench/aicut_noc.py --direct
+
+clean:
+	rm -rf $(VENV) var models .env

@@ -1,0 +1,199 @@
+"""bgcut settings: read once from the environment (and an optional `.env`), typed here.
+
+App code reads `django.conf.settings`, never `os.environ`. Every BGCUT_* setting is listed
+in the README's configuration table.
+"""
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
+if not SECRET_KEY:
+    # No production default for a secret: `make run` / `make test` write one into .env.
+    raise ImproperlyConfigured(
+        "DJANGO_SECRET_KEY is not set. Run `make .env` to generate one, or export it."
+    )
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+
+# Production hardening; `manage.py check --deploy` is clean when DJANGO_SECURE=true.
+SECURE = env.bool("DJANGO_SECURE", default=False)
+SECURE_SSL_REDIRECT = SECURE
+SESSION_COOKIE_SECURE = SECURE
+CSRF_COOKIE_SECURE = SECURE
+SECURE_HSTS_SECONDS = 31536000 if SECURE else 0
+SECURE_HSTS_INCLUDE_SUBDOMAINS = SECURE
+SECURE_HSTS_PRELOAD = SECURE
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if SECURE else None
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# The embed page sets its own frame-ancestors CSP; every other page refuses framing.
+X_FRAME_OPTIONS = "DENY"
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "engine",
+    "tokens",
+    "editor",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "bgcut_site.urls"
+WSGI_APPLICATION = "bgcut_site.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+VAR_DIR = Path(env.str("BGCUT_VAR_DIR", default=str(BASE_DIR / "var")))
+VAR_DIR.mkdir(parents=True, exist_ok=True)  # SQLite cannot create its folder
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
+    # Several threads write (uploads, tool outputs, the job log): wait for the lock, don't fail.
+    DATABASES["default"].setdefault("OPTIONS", {}).update({"timeout": 20, "transaction_mode": "IMMEDIATE"})
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# Rate limits live in the cache: per process by default, shared with CACHE_URL=redis://...
+CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://bgcut")}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+# Serve static files from STATICFILES_DIRS directly: no collectstatic step needed to run.
+WHITENOISE_USE_FINDERS = True
+
+# Uploads over 2.5 MB stream to temporary files, never held whole in memory.
+FILE_UPLOAD_TEMP_DIR = None  # set below once the storage root exists
+FILE_UPLOAD_HANDLERS = ["engine.uploads.BoundedUploadHandler"]
+DATA_UPLOAD_MAX_NUMBER_FILES = 100
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "engine.auth.ApiKeyAuthentication",
+        "engine.auth.AccessTokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["engine.auth.IsAccountWithinScope"],
+    "DEFAULT_THROTTLE_CLASSES": ["engine.throttling.AccountRateThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": [
+        "rest_framework.parsers.JSONParser",
+        "rest_framework.parsers.MultiPartParser",
+        "rest_framework.parsers.FormParser",
+    ],
+    "EXCEPTION_HANDLER": "engine.errors.api_exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "bgcut: BackgroundCut API v3",
+    "DESCRIPTION": "Per-account file space, scoped access tokens, background removal and AI Cut.",
+    "VERSION": "3.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# CORS: browsers call /v3/ directly with access tokens from these origins.
+CORS_ALLOWED_ORIGINS = env.list("BGCUT_CORS_ORIGINS", default=[])
+CORS_URLS_REGEX = r"^/v3/.*$"
+CORS_ALLOW_HEADERS = ["authorization", "content-type"]
+CORS_EXPOSE_HEADERS = [
+    "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+    "Content-Disposition",
+]
+CORS_PREFLIGHT_MAX_AGE = 600
+
+# ---- The v3 engine -------------------------------------------------------------------------
+BGCUT_STORAGE_ROOT = Path(env.str("BGCUT_STORAGE_ROOT", default=str(VAR_DIR / "storage")))
+FILE_UPLOAD_TEMP_DIR = str(BGCUT_STORAGE_ROOT / "tmp")
+BGCUT_FILE_TTL_HOURS = env.float("BGCUT_FILE_TTL_HOURS", default=2.0)
+BGCUT_MAX_UPLOAD_BYTES = env.int("BGCUT_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
+BGCUT_MAX_INPUT_PIXELS = env.int("BGCUT_MAX_INPUT_PIXELS", default=100_000_000)
+BGCUT_QUOTA_BYTES = env.int("BGCUT_QUOTA_BYTES", default=10 * 1000**3)
+BGCUT_RATE_LIMIT = env.str("BGCUT_RATE_LIMIT", default="300/min")
+BGCUT_DEFAULT_CREDITS = env.float("BGCUT_DEFAULT_CREDITS", default=1000.0)
+BGCUT_CREDIT_COST_REMOVE_BG = env.float("BGCUT_CREDIT_COST_REMOVE_BG", default=1.0)
+BGCUT_CREDIT_COST_AI_CUT = env.float("BGCUT_CREDIT_COST_AI_CUT", default=0.1)
+BGCUT_PUBLIC_URL_TTL = env.int("BGCUT_PUBLIC_URL_TTL", default=600)
+BGCUT_SWEEP_INTERVAL = env.int("BGCUT_SWEEP_INTERVAL", default=300)  # seconds; 0 = off
+BGCUT_DEMO_PORT = env.int("PORT", default=8000)  # only for the URLs `make run` prints
+
+# ---- Inference (vision/) ---------------------------------------------------------------------
+BGCUT_MODELS_DIR = Path(env.str("BGCUT_MODELS_DIR", default=str(BASE_DIR / "models")))
+BGCUT_INFERENCE_CONCURRENCY = env.int("BGCUT_INFERENCE_CONCURRENCY", default=1)
+BGCUT_INFERENCE_QUEUE = env.int("BGCUT_INFERENCE_QUEUE", default=4)
+BGCUT_INFERENCE_TIMEOUT = env.float("BGCUT_INFERENCE_TIMEOUT", default=60.0)
+
+# ---- Token minting and the editor -----------------------------------------------------------
+# Where /mint-token/ calls the v3 API (server side) and where browsers call it.
+BGCUT_API_BASE = env.str("BGCUT_API_BASE", default="http://127.0.0.1:8000").rstrip("/")
+BGCUT_PUBLIC_API_BASE = env.str("BGCUT_PUBLIC_API_BASE", default="").rstrip("/")
+BGCUT_API_KEY = env.str("BGCUT_API_KEY", default="")
+BGCUT_MINT_TTL = env.int("BGCUT_MINT_TTL", default=120)
+BGCUT_EMBED_ALLOWED_ORIGINS = env.list("BGCUT_EMBED_ALLOWED_ORIGINS", default=[])
+# Per signed-in user / embed session (and per client IP for /embed/ticket/); counted in CACHES.
+BGCUT_MINT_RATE = env.str("BGCUT_MINT_RATE", default="30/min")
+BGCUT_EMBED_TICKET_TTL = env.int("BGCUT_EMBED_TICKET_TTL", default=60)
+BGCUT_EMBED_SESSION_TTL = env.int("BGCUT_EMBED_SESSION_TTL", default=3600)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("BGCUT_LOG_LEVEL", default="INFO")},
+    "loggers": {"django.server": {"level": "WARNING"}},
+}

@@ -1,0 +1,79 @@
+"""Request and response shapes for the OpenAPI schema (validation lives in the services)."""
+from rest_framework import serializers as s
+
+
+class AccessTokenRequest(s.Serializer):
+    paths = s.ListField(child=s.CharField(max_length=256), required=False, default=["*"], min_length=1, max_length=32)
+    expires_in = s.IntegerField(required=False, default=60, min_value=1, max_value=600)
+
+
+class AccessTokenResponse(s.Serializer):
+    access_token = s.CharField()
+    expires_in = s.IntegerField()
+
+
+class UploadRequest(s.Serializer):
+    files = s.ListField(child=s.FileField(), required=False)
+    upload_path = s.CharField(required=False)
+    file = s.FileField(required=False)
+    key = s.CharField(required=False)
+    expires_in_hours = s.FloatField(required=False, min_value=0.001)
+
+
+class UploadResponse(s.Serializer):
+    file_paths = s.ListField(child=s.CharField(), required=False)
+    success = s.BooleanField(required=False)
+    key = s.CharField(required=False)
+
+
+class FileListResponse(s.Serializer):
+    file_paths = s.ListField(child=s.CharField())
+
+
+class FileInfo(s.Serializer):
+    file_path = s.CharField()
+    size = s.IntegerField()
+    content_type = s.CharField()
+    width = s.IntegerField(allow_null=True)
+    height = s.IntegerField(allow_null=True)
+    created_at = s.DateTimeField()
+    expires_at = s.DateTimeField()
+
+
+class UsageResponse(s.Serializer):
+    used_bytes = s.IntegerField()
+    file_count = s.IntegerField()
+    quota_bytes = s.IntegerField()
+    quota_used_pct = s.FloatField()
+
+
+class CopyRequest(s.Serializer):
+    source_path = s.CharField()
+    destination_path = s.CharField()
+
+
+class DeleteRequest(s.Serializer):
+    file_path = s.CharField(required=False)
+    key = s.CharField(required=False)
+
+
+class SuccessResponse(s.Serializer):
+    success = s.BooleanField()
+
+
+class DeleteFolderRequest(s.Serializer):
+    folder_path = s.CharField()
+
+
+class DeleteFolderResponse(s.Serializer):
+    deleted_count = s.IntegerField()
+
+
+class PublicUrlRequest(s.Serializer):
+    key = s.CharField(required=False)
+    file_path = s.CharField(required=False)
+
+
+class PublicUrlResponse(s.Serializer):
+    url = s.URLField()
+    expires_at = s.DateTimeField()

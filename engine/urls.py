@@ -1,0 +1,17 @@
+from django.urls import path
+
+from engine import views
+
+urlpatterns = [
+    path("auth/access-token/", views.AccessTokenView.as_view()),
+    path("file-ops/upload/", views.UploadView.as_view()),
+    path("file-ops/list/", views.FileListView.as_view()),
+    path("file-ops/info/", views.FileInfoView.as_view()),
+    path("file-ops/usage/", views.UsageView.as_view()),
+    path("file-ops/copy/", views.CopyView.as_view()),
+    path("file-ops/delete/", views.DeleteView.as_view()),
+    path("file-ops/delete-folder/", views.DeleteFolderView.as_view()),
+    path("file-ops/get-public-url/", views.PublicUrlView.as_view()),
+    path("files/<path:path>", views.FileDownloadView.as_view()),
+    path("public/<str:token>", views.PublicFileView.as_view(), name="v3-public-file"),
+]

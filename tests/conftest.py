@@ -1,0 +1,72 @@
+"""Fixtures shared by every test: an isolated file space, a controllable clock, API clients."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+from django.core.cache import cache
+from rest_framework.test import APIClient
+
+
+@pytest.fixture(autouse=True)
+def isolated_engine(settings, tmp_path):
+    """Each test gets its own storage root and an empty rate-limit cache; no sweeper thread."""
+    settings.BGCUT_STORAGE_ROOT = tmp_path / "storage"
+    settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "storage" / "tmp")
+    settings.BGCUT_SWEEP_INTERVAL = 0
+    cache.clear()
+    yield
+    cache.clear()
+
+
+class FrozenClock:
+    """Stands in for engine.clock.now: time moves only when a test says so."""
+
+    def __init__(self):
+        self.current = datetime(2026, 11, 24, 12, 0, tzinfo=timezone.utc)
+
+    def __call__(self):
+        return self.current
+
+    def advance(self, **delta):
+        self.current += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    frozen = FrozenClock()
+    monkeypatch.setattr("engine.clock.now", frozen)
+    return frozen
+
+
+@pytest.fixture
+def make_account(db):
+    from engine.keys import account_get_or_create, api_key_create
+
+    def make(name="acme", **fields):
+        account = account_get_or_create(name=name)
+        for field, value in fields.items():
+            setattr(account, field, value)
+        account.save()
+        _, raw = api_key_create(account=account)
+        return account, raw
+
+    return make
+
+
+@pytest.fixture
+def key_client():
+    """An APIClient sending `Authorization: Token <key>`."""
+
+    def make(raw_key: str) -> APIClient:
+        client = APIClient()
+        client.credentials(HTTP_AUTHORIZATION=f"Token {raw_key}")
+        return client
+
+    return make
+
+
+@pytest.fixture
+def acme(make_account, key_client):
+    account, raw = make_account("acme")
+    return account, raw, key_client(raw)
