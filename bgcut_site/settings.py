@@ -177,6 +177,16 @@ BGCUT_MODELS_DIR = Path(env.str("BGCUT_MODELS_DIR", default=str(BASE_DIR / "mode
 BGCUT_INFERENCE_CONCURRENCY = env.int("BGCUT_INFERENCE_CONCURRENCY", default=1)
 BGCUT_INFERENCE_QUEUE = env.int("BGCUT_INFERENCE_QUEUE", default=4)
 BGCUT_INFERENCE_TIMEOUT = env.float("BGCUT_INFERENCE_TIMEOUT", default=60.0)
+BGCUT_ONNX_THREADS = env.int("BGCUT_ONNX_THREADS", default=2)
+# JSON: {"high": {"models": ["isnet-medium", "u2netp"], "weights": [0.5, 0.5]}, ...}; "" = measured defaults.
+BGCUT_QUALITY_PLANS = env.str("BGCUT_QUALITY_PLANS", default="")
+# JSON list of operator-supplied ONNX models (e.g. BiRefNet), see the README.
+BGCUT_EXTRA_MODELS = env.json("BGCUT_EXTRA_MODELS", default=[])
+BGCUT_AICUT_PRIOR_MODEL = env.str("BGCUT_AICUT_PRIOR_MODEL", default="isnet-medium")
+BGCUT_AICUT_CACHE_MB = env.int("BGCUT_AICUT_CACHE_MB", default=256)
+# An operator-supplied SAM-style encoder/decoder pair replaces the default AI Cut when both are set.
+BGCUT_SAM_ENCODER = env.str("BGCUT_SAM_ENCODER", default="")
+BGCUT_SAM_DECODER = env.str("BGCUT_SAM_DECODER", default="")
 
 # ---- Token minting and the editor -----------------------------------------------------------
 # Where /mint-token/ calls the v3 API (server side) and where browsers call it.

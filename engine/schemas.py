@@ -77,3 +77,47 @@ class PublicUrlRequest(s.Serializer):
 class PublicUrlResponse(s.Serializer):
     url = s.URLField()
     expires_at = s.DateTimeField()
+
+
+class OutputVariant(s.Serializer):
+    output_file_path = s.CharField(required=False)
+    output_key = s.CharField(required=False)
+    format = s.ChoiceField(["png", "jpeg", "jpg", "webp", "avif"], required=False, default="png")
+    max_resolution = s.IntegerField(required=False, min_value=4096, max_value=25_000_000, default=12_000_000)
+    background_color = s.CharField(required=False, allow_null=True, default=None)
+    quality = s.ChoiceField(["high", "medium", "low"], required=False, default="high")
+    output_compression = s.IntegerField(required=False, min_value=1, max_value=100, default=85)
+    autocrop = s.BooleanField(required=False, default=False)
+
+
+class RemoveBgRequest(s.Serializer):
+    input_file_path = s.CharField(required=False)
+    input_key = s.CharField(required=False)
+    mask_file_path = s.CharField(required=False, help_text="Extension: render from this stored mask (white = keep).")
+    output_variants = OutputVariant(many=True)
+
+
+class RemoveBgResponse(s.Serializer):
+    output_file_paths = s.ListField(child=s.CharField(), required=False)
+    output_keys = s.ListField(child=s.CharField(), required=False)
+
+
+class PointSerializer(s.Serializer):
+    x = s.IntegerField()
+    y = s.IntegerField()
+
+
+class AICutRequest(s.Serializer):
+    input_file_path = s.CharField(required=False)
+    input_key = s.CharField(required=False)
+    output_file_path = s.CharField(required=False)
+    output_key = s.CharField(required=False)
+    foreground_points = PointSerializer(many=True, required=False)
+    background_points = PointSerializer(many=True, required=False)
+    output_type = s.ChoiceField(["cutout", "mask"], required=False, default="cutout",
+                                help_text="Extension: 'mask' writes the selection (white = selected).")
+
+
+class AICutResponse(s.Serializer):
+    output_file_path = s.CharField(required=False)
+    output_key = s.CharField(required=False)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from engine import views
+from engine import tool_views, views
 
 urlpatterns = [
     path("auth/access-token/", views.AccessTokenView.as_view()),
@@ -12,6 +12,8 @@ urlpatterns = [
     path("file-ops/delete/", views.DeleteView.as_view()),
     path("file-ops/delete-folder/", views.DeleteFolderView.as_view()),
     path("file-ops/get-public-url/", views.PublicUrlView.as_view()),
+    path("tools/ai/remove-bg/process/", tool_views.RemoveBgView.as_view()),
+    path("tools/ai/ai-cut/segment/", tool_views.AICutView.as_view()),
     path("files/<path:path>", views.FileDownloadView.as_view()),
     path("public/<str:token>", views.PublicFileView.as_view(), name="v3-public-file"),
 ]

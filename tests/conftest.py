@@ -70,3 +70,18 @@ def key_client():
 def acme(make_account, key_client):
     account, raw = make_account("acme")
     return account, raw, key_client(raw)
+
+
+@pytest.fixture
+def u2netp_everywhere(settings):
+    """Every quality level and the AI Cut prior on the small u2netp model: real inference, fast."""
+    from engine import inference
+
+    settings.BGCUT_QUALITY_PLANS = '{"low": {"models": ["u2netp"]}, "medium": {"models": ["u2netp"]}, ' \
+                                   '"high": {"models": ["u2netp"]}}'
+    settings.BGCUT_AICUT_PRIOR_MODEL = "u2netp"
+    inference.quality_plans.cache_clear()
+    inference.aicut.cache_clear()
+    yield
+    inference.quality_plans.cache_clear()
+    inference.aicut.cache_clear()

@@ -1,0 +1,124 @@
+"""The process's models and the gate in front of them: bounded concurrency, a queue, a time budget."""
+from __future__ import annotations
+
+import math
+import threading
+import time
+from contextlib import contextmanager
+from functools import lru_cache
+
+from django.conf import settings
+
+from engine.errors import ApiError
+from vision.aicut import AICut
+from vision.models import ModelStore, registry_build
+from vision.salient import QualityPlans
+
+
+@lru_cache(maxsize=1)
+def model_store() -> ModelStore:
+    """One store per process: each model is loaded once, on first use, and reused."""
+    return ModelStore(
+        settings.BGCUT_MODELS_DIR,
+        threads=settings.BGCUT_ONNX_THREADS,
+        specs=registry_build(extra=settings.BGCUT_EXTRA_MODELS),
+    )
+
+
+@lru_cache(maxsize=1)
+def quality_plans() -> QualityPlans:
+    return QualityPlans.from_settings(settings.BGCUT_QUALITY_PLANS)
+
+
+@lru_cache(maxsize=1)
+def aicut() -> AICut:
+    sam = None
+    if settings.BGCUT_SAM_ENCODER and settings.BGCUT_SAM_DECODER:
+        from vision.aicut_sam import SamPair
+
+        sam = SamPair(
+            encoder_path=settings.BGCUT_SAM_ENCODER,
+            decoder_path=settings.BGCUT_SAM_DECODER,
+            threads=settings.BGCUT_ONNX_THREADS,
+        )
+    return AICut(
+        store=model_store(),
+        prior_model=settings.BGCUT_AICUT_PRIOR_MODEL or None,
+        cache_bytes=settings.BGCUT_AICUT_CACHE_MB * 2**20,
+        sam=sam,
+    )
+
+
+def models_required() -> set[str]:
+    names = set(quality_plans().model_names())
+    if settings.BGCUT_AICUT_PRIOR_MODEL:
+        names.add(settings.BGCUT_AICUT_PRIOR_MODEL)
+    return names
+
+
+def models_check() -> None:
+    """Verify every configured model file at start-up; raises vision.models.ModelMissing naming the fix."""
+    model_store().check(sorted(models_required()))
+
+
+class InferenceGate:
+    """At most `concurrency` calls run; `queue` more may wait; anyone else is told when to retry."""
+
+    def __init__(self, *, concurrency: int, queue: int):
+        self._running = threading.BoundedSemaphore(max(1, concurrency))
+        self._admitted = threading.BoundedSemaphore(max(1, concurrency) + max(0, queue))
+        self._concurrency = max(1, concurrency)
+        self._queue = max(0, queue)
+        self._mean_seconds = 2.0  # a moving average of call durations, for Retry-After
+
+    def retry_after(self) -> int:
+        return max(1, math.ceil(self._mean_seconds * (self._queue + 1) / self._concurrency))
+
+    @contextmanager
+    def slot(self, *, deadline: float):
+        if not self._admitted.acquire(blocking=False):
+            seconds = self.retry_after()
+            raise ApiError(
+                503, f"The server is busy: retry after {seconds} seconds.", headers={"Retry-After": str(seconds)}
+            )
+        try:
+            if not self._running.acquire(timeout=max(0.0, deadline - time.monotonic())):
+                raise deadline_error()
+            started = time.monotonic()
+            try:
+                yield
+            finally:
+                self._running.release()
+                self._mean_seconds = 0.8 * self._mean_seconds + 0.2 * (time.monotonic() - started)
+        finally:
+            self._admitted.release()
+
+
+def deadline_error() -> ApiError:
+    return ApiError(
+        504,
+        "Processing took too long and was abandoned: try a smaller max_resolution or \"quality\": \"medium\".",
+    )
+
+
+def deadline_check(deadline: float) -> None:
+    """Called between stages: past the budget, give up before anything is written."""
+    if time.monotonic() > deadline:
+        raise deadline_error()
+
+
+_gate_lock = threading.Lock()
+_gates: dict[tuple[int, int], InferenceGate] = {}
+
+
+def inference_gate() -> InferenceGate:
+    """The process's gate, sized from settings (rebuilt if a test changes them)."""
+    key = (settings.BGCUT_INFERENCE_CONCURRENCY, settings.BGCUT_INFERENCE_QUEUE)
+    with _gate_lock:
+        if key not in _gates:
+            _gates[key] = InferenceGate(concurrency=key[0], queue=key[1])
+        return _gates[key]
+
+
+def deadline_start() -> float:
+    return time.monotonic() + settings.BGCUT_INFERENCE_TIMEOUT
