@@ -17,6 +17,10 @@ def isolated_engine(settings, tmp_path):
     cache.clear()
     yield
     cache.clear()
+    from engine import inference
+
+    inference.quality_plans.cache_clear()  # a test may have pointed the plans at other models
+    inference.aicut.cache_clear()
 
 
 class FrozenClock:

@@ -1,0 +1,369 @@
+"""The editor, the embed page and the ops page in Chromium against a live server (u2netp)."""
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+import requests
+
+from tests.browser.conftest import STAFF, USER, photo_jpeg, photo_png, sign_in
+
+pytestmark = pytest.mark.browser
+
+SEGMENT = "/v3/tools/ai/ai-cut/segment/"
+REMOVE_BG = "/v3/tools/ai/remove-bg/process/"
+
+
+class RequestLog:
+    """Requests the page sends to URLs containing `fragment`, and how many overlap at once."""
+
+    def __init__(self, page, fragment: str):
+        self.fragment = fragment
+        self.requests = []
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.finished = 0
+        page.on("request", self._start)
+        page.on("requestfinished", self._end)
+        page.on("requestfailed", self._end)
+
+    def _start(self, request):
+        if self.fragment in request.url:
+            self.requests.append(request)
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def _end(self, request):
+        if self.fragment in request.url:
+            self.in_flight -= 1
+            self.finished += 1
+
+    def bodies(self) -> list[dict]:
+        return [json.loads(r.post_data) for r in self.requests]
+
+    def wait_settled(self, page, count: int, timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        while (len(self.requests) < count or self.in_flight) and time.monotonic() < deadline:
+            page.wait_for_timeout(50)
+        assert len(self.requests) >= count and not self.in_flight, (len(self.requests), self.in_flight)
+
+
+def upload(page, tmp_path, *, name: str, data: bytes, mime: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(data)
+    page.get_by_test_id("file-input").set_input_files(str(path))
+    page.get_by_test_id("run-remove-bg").and_(page.locator(":enabled")).wait_for()
+
+
+def track_progress(page) -> None:
+    # The <progress> value reflects to its attribute: record every value it takes.
+    page.evaluate("""() => {
+        window.__progress = [];
+        const bar = document.querySelector('[data-testid="upload-progress"]');
+        new MutationObserver(() => window.__progress.push(Number(bar.value)))
+            .observe(bar, { attributes: true, attributeFilter: ["value"] });
+    }""")
+
+
+def test_a_user_signs_in_uploads_with_progress_removes_the_background_and_downloads_three_files(
+    signed_in, server, tmp_path, shot
+):
+    page = signed_in
+    shot(page, "editor")
+    track_progress(page)
+    # Throttle the upload so the progress bar has steps to show (about 1.5 s for ~1.5 MB).
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 20, "downloadThroughput": -1, "uploadThroughput": 1_000_000,
+    })
+    data = photo_png(noise=24)
+    assert len(data) > 1_000_000
+    uploads = RequestLog(page, "/v3/file-ops/upload/")
+    upload(page, tmp_path, name="My product photo.png", data=data, mime="image/png")
+    cdp.send("Network.emulateNetworkConditions", {
+        "offline": False, "latency": 0, "downloadThroughput": -1, "uploadThroughput": -1,
+    })
+    shot(page, "uploaded")
+    progress = page.evaluate("window.__progress")
+    assert progress[-1] == 100
+    assert any(0 < value < 100 for value in progress), f"no intermediate progress: {progress}"
+    assert progress == sorted(progress)
+    assert uploads.requests[0].headers["authorization"].startswith("AccessToken ")
+
+    # The default preset: full PNG + thumbnail WebP + white JPEG.
+    assert page.get_by_test_id("variant-list").locator("li").count() == 3
+    files = RequestLog(page, "/v3/files/")
+    page.get_by_test_id("run-remove-bg").click()
+    items = page.get_by_test_id("result-item")
+    items.nth(2).wait_for()
+    assert items.count() == 3
+    page.locator(".result--loaded").nth(2).wait_for()
+    page.locator("#compare:not([hidden])").wait_for()
+    shot(page, "results", full_page=True)
+
+    facts = [items.nth(i).locator(".result__facts").inner_text() for i in range(3)]
+    assert all(re.search(r"\d+ × \d+ · [\d.]+ (B|KB|MB)", fact) for fact in facts), facts
+    assert int(items.nth(0).get_attribute("data-width")) == 960  # the full PNG keeps its size
+    assert int(items.nth(1).get_attribute("data-width")) * int(items.nth(1).get_attribute("data-height")) <= 250_000
+
+    magic = {0: b"\x89PNG", 1: b"RIFF", 2: b"\xff\xd8\xff"}
+    for index in range(3):
+        item = items.nth(index)
+        path = item.get_attribute("data-path")
+        with page.expect_download() as info:
+            item.get_by_test_id("result-download").click()
+        download = info.value
+        assert download.url.startswith("blob:"), download.url
+        body = open(download.path(), "rb").read()
+        assert body.startswith(magic[index])
+        assert body == server.file_bytes(path), f"the download of {path} differs from the stored file"
+        assert download.suggested_filename == path.rsplit("/", 1)[-1]
+    # Every file request carried the token: no result is fetched without authorization.
+    assert files.requests and all(r.headers.get("authorization", "").startswith("AccessToken ") for r in files.requests)
+    # The object URLs are revoked after use.
+    page.wait_for_timeout(1200)
+    still_open = page.evaluate("""async (url) => {
+        try { await fetch(url); return true; } catch { return false; }
+    }""", download.url)
+    assert still_open is False
+    shot(page, "downloaded")
+
+
+def test_ai_cut_buffers_clicks_made_while_a_request_runs_and_sends_them_all_next(signed_in, server, tmp_path, shot):
+    page = signed_in
+    upload(page, tmp_path, name="cut.png", data=photo_png(width=800, height=600), mime="image/png")
+    uploads = RequestLog(page, "/v3/file-ops/upload/")
+    page.get_by_test_id("aicut-mode").click()
+    image = page.get_by_test_id("aicut-image")
+    page.locator("#aicut-preparing[hidden]").wait_for(state="attached")
+    # The PNG was converted in the browser and uploaded as a JPEG before the first click.
+    assert len(uploads.requests) == 1
+    assert b"image/jpeg" in uploads.requests[0].post_data_buffer
+    natural = image.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    assert natural == [800, 600]
+    shot(page, "aicut-ready")
+
+    segments = RequestLog(page, SEGMENT)
+    box = image.bounding_box()
+    assert box["width"] < 800, "the image is shown scaled down"
+    clicks = [(0.5, 0.5, True), (0.45, 0.7, True), (0.08, 0.1, False)]
+
+    def at(fx, fy):
+        return {"x": box["width"] * fx, "y": box["height"] * fy}
+
+    with page.expect_request(lambda r: SEGMENT in r.url):
+        image.click(position=at(*clicks[0][:2]))
+    # Two more clicks while the first request is still running.
+    image.click(position=at(*clicks[1][:2]))
+    image.click(position=at(*clicks[2][:2]), modifiers=["Shift"])
+    assert segments.finished == 0, "the clicks were not faster than the first response"
+    assert page.get_by_test_id("aicut-point").count() == 3
+    shot(page, "aicut-buffered")
+    segments.wait_settled(page, 2)
+    page.locator("#aicut-status", has_text="selection ready").wait_for()
+    page.locator("#aicut-overlay.is-shown").wait_for()
+    shot(page, "aicut-selection")
+
+    assert segments.max_in_flight == 1
+    bodies = segments.bodies()
+    assert len(bodies) == 2
+    # Image pixels, whatever the display scale (mouse events land on whole CSS pixels).
+    expected = [{"x": fx * 800, "y": fy * 600} for fx, fy, _ in clicks]
+    tolerance = 800 / box["width"] + 1
+
+    def near(points, wanted):
+        return len(points) == len(wanted) and all(
+            abs(p["x"] - w["x"]) <= tolerance and abs(p["y"] - w["y"]) <= tolerance and isinstance(p["x"], int)
+            for p, w in zip(points, wanted)
+        )
+
+    assert near(bodies[0]["foreground_points"], expected[:1]), bodies[0]
+    assert bodies[0]["background_points"] == []
+    assert bodies[1]["foreground_points"][:1] == bodies[0]["foreground_points"]
+    assert near(bodies[1]["foreground_points"], expected[:2]), bodies[1]
+    assert near(bodies[1]["background_points"], expected[2:]), bodies[1]
+    assert bodies[1]["output_type"] == "mask"
+    assert [b["output_file_path"].rsplit("/", 1)[-1] for b in bodies] == ["segment-v1.jpg", "segment-v2.jpg"]
+    assert all(r.headers["authorization"].startswith("AccessToken ") for r in segments.requests)
+
+    # Right-click adds a background point too.
+    image.click(position=at(0.92, 0.9), button="right")
+    segments.wait_settled(page, 3)
+    assert near(segments.bodies()[2]["background_points"][-1:], [{"x": 0.92 * 800, "y": 0.9 * 600}])
+
+    # Undo: the keyboard shortcut and the button; a state seen before is not requested again.
+    page.keyboard.press("Control+z")
+    assert page.get_by_test_id("aicut-point").count() == 3
+    page.get_by_test_id("aicut-undo").click()
+    page.get_by_test_id("aicut-undo").click()
+    assert page.get_by_test_id("aicut-point").count() == 1
+    page.locator("#aicut-status", has_text="selection ready").wait_for()
+    shot(page, "aicut-undone")
+    assert len(segments.requests) == 3
+    page.keyboard.press("Control+Shift+z")
+    assert page.get_by_test_id("aicut-point").count() == 2
+    segments.wait_settled(page, 4)
+    assert segments.bodies()[3]["foreground_points"] == bodies[1]["foreground_points"]
+    assert segments.bodies()[3]["output_file_path"].endswith("/segment-v4.jpg")
+    page.keyboard.press("Escape")
+    assert page.get_by_test_id("aicut-point").count() == 0
+    page.keyboard.press("Control+z")
+    assert page.get_by_test_id("aicut-point").count() == 2
+
+    # Export renders the refined selection through remove-bg with the mask.
+    exports = RequestLog(page, REMOVE_BG)
+    page.locator("#aicut-status", has_text="selection ready").wait_for()
+    page.get_by_test_id("aicut-export").click()
+    page.locator(".result--loaded").nth(2).wait_for()
+    body = exports.bodies()[0]
+    assert body["mask_file_path"].endswith("/segment-v4.jpg")
+    assert len(body["output_variants"]) == 3
+    shot(page, "aicut-exported", full_page=True)
+
+
+def test_an_expired_token_is_re_minted_before_the_next_call(signed_in, server, tmp_path, shot):
+    page = signed_in
+    mints = RequestLog(page, "/mint-token/")
+    calls = RequestLog(page, "/v3/")
+    responses = []
+    page.on("response", lambda r: responses.append((r.url, r.status)))
+    upload(page, tmp_path, name="a.jpg", data=photo_jpeg(width=320, height=240), mime="image/jpeg")
+    first_token = calls.requests[-1].headers["authorization"]
+    mint_count = len(mints.requests)
+    body = mints.requests[-1].response().json()
+    # Wait past the token's expiry (BGCUT_MINT_TTL is tiny in these tests).
+    page.wait_for_timeout(MINT_WAIT_MS)
+    expired = requests.post(f"{server.base}/v3/file-ops/upload/", headers={"Authorization": first_token}, timeout=10)
+    assert expired.status_code == 401, "the first token should have expired by now"
+    page.get_by_test_id("run-remove-bg").click()
+    page.get_by_test_id("result-item").first.wait_for()
+    assert len(mints.requests) == mint_count + 1
+    assert mints.requests[-1].headers["x-csrftoken"]
+    process = [r for r in calls.requests if REMOVE_BG in r.url][0]
+    assert process.headers["authorization"] != first_token
+    assert not [status for url, status in responses if status == 401], "the client sent an expired token"
+    assert body["expires_at"].endswith("Z")
+    shot(page, "reminted")
+
+
+def test_a_token_refused_as_expired_is_re_minted_and_the_call_retried(signed_in, server, tmp_path, shot):
+    page = signed_in
+    upload(page, tmp_path, name="b.jpg", data=photo_jpeg(width=320, height=240), mime="image/jpeg")
+    # Freeze the page's clock: it believes its token is fresh while the server sees it expire.
+    page.clock.set_fixed_time(page.evaluate("Date.now()"))
+    page.wait_for_timeout(MINT_WAIT_MS)
+    statuses = []
+    page.on("response", lambda r: statuses.append(r.status) if REMOVE_BG in r.url else None)
+    mints = RequestLog(page, "/mint-token/")
+    page.get_by_test_id("run-remove-bg").click()
+    page.get_by_test_id("result-item").first.wait_for()
+    assert statuses == [401, 200]
+    assert len(mints.requests) == 1
+    assert page.get_by_test_id("error-message").is_hidden()
+    shot(page, "retried")
+
+
+def test_the_embed_page_in_a_parent_on_another_origin_receives_ready_and_result(browser, server, tmp_path, shot):
+    ticket = requests.post(
+        f"{server.base}/embed/ticket/", json={"origin": server.parent_origin},
+        headers={"Authorization": f"Token {server.api_key}"}, timeout=10,
+    )
+    assert ticket.status_code == 200, ticket.text
+    embed_url = ticket.json()["embed_url"]
+    assert embed_url.startswith(server.base)
+    (server.parent_dir / "shop.html").write_text(f"""<!doctype html><meta charset="utf-8">
+<title>A customer's shop</title><h1>Shop admin</h1>
+<script>window.messages = [];
+window.addEventListener("message", (e) => window.messages.push({{origin: e.origin, data: e.data}}));</script>
+<iframe id="bgcut" src="{embed_url}" title="Background removal" style="width:100%;height:900px;border:0"></iframe>""")
+    context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
+    try:
+        page = context.new_page()
+        page.goto(f"{server.parent_origin}/shop.html")
+        frame = page.frame_locator("#bgcut")
+        frame.locator("#editor.is-ready").wait_for()
+        page.wait_for_function("window.messages.some(m => m.data.type === 'ready')")
+        image = tmp_path / "embed.jpg"
+        image.write_bytes(photo_jpeg(width=480, height=360))
+        frame.get_by_test_id("file-input").set_input_files(str(image))
+        frame.get_by_test_id("run-remove-bg").and_(frame.locator(":enabled")).wait_for()
+        frame.get_by_test_id("run-remove-bg").click()
+        page.wait_for_function("window.messages.some(m => m.data.type === 'result')", timeout=60_000)
+        frame.locator(".result--loaded").nth(2).wait_for()
+        shot(page, "embedded", full_page=True)
+        messages = page.evaluate("window.messages")
+        assert {m["origin"] for m in messages} == {server.base}
+        result = [m["data"] for m in messages if m["data"]["type"] == "result"][0]
+        assert result["source"] == "bgcut"
+        assert len(result["output_file_paths"]) == 3
+        assert server.file_bytes(result["output_file_paths"][0]).startswith(b"\x89PNG")
+    finally:
+        context.close()
+
+
+def test_the_embed_page_refuses_a_parent_that_is_not_allowed(browser, server, shot):
+    ticket = requests.post(
+        f"{server.base}/embed/ticket/", json={"origin": server.parent_origin},
+        headers={"Authorization": f"Token {server.api_key}"}, timeout=10,
+    ).json()
+    # The same page served from an origin the ticket was not issued for: the frame stays blocked.
+    other = f"http://127.0.0.1:{server.parent_port}"
+    (server.parent_dir / "evil.html").write_text(
+        f'<!doctype html><title>Other</title><iframe id="f" src="{ticket["embed_url"]}"></iframe>'
+        '<script>window.messages=[];addEventListener("message",e=>messages.push(e.data));</script>'
+    )
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(f"{other}/evil.html")
+        page.wait_for_timeout(1500)
+        assert page.evaluate("window.messages") == []
+        frame = page.frame(url=re.compile(r"/embed/"))
+        assert frame is None or frame.locator("#editor").count() == 0
+        shot(page, "refused")
+    finally:
+        context.close()
+
+
+def test_the_ops_page_refuses_a_user_who_is_not_staff(page, server, shot):
+    sign_in(page, username=USER[0], password=USER[1])
+    response = page.goto("/ops/")
+    assert response.status == 403
+    assert "staff" in page.get_by_test_id("error-message").inner_text().lower()
+    shot(page, "ops-refused")
+    page.context.clear_cookies()
+    sign_in(page, username=STAFF[0], password=STAFF[1], next_path="/ops/")
+    assert page.goto("/ops/").status == 200
+    shot(page, "ops-staff")
+
+
+def test_the_editor_is_usable_at_phone_width_and_names_every_control(signed_in, server, tmp_path, shot):
+    page = signed_in
+    page.set_viewport_size({"width": 375, "height": 800})
+    upload(page, tmp_path, name="phone.jpg", data=photo_jpeg(width=400, height=300), mime="image/jpeg")
+    shot(page, "phone", full_page=True)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page scrolls sideways by {overflow}px at phone width"
+    for test_id in ("file-input", "variant-list", "add-variant", "run-remove-bg", "aicut-mode"):
+        assert page.get_by_test_id(test_id).count() == 1, test_id
+    page.get_by_test_id("add-variant").click()
+    assert page.get_by_test_id("variant-list").locator("li").count() == 4
+    page.get_by_test_id("aicut-mode").click()
+    page.locator("#aicut-preparing[hidden]").wait_for(state="attached")
+    shot(page, "phone-aicut", full_page=True)
+    # Every interactive element in the accessibility tree has a name.
+    cdp = page.context.new_cdp_session(page)
+    nodes = cdp.send("Accessibility.getFullAXTree")["nodes"]
+    roles = {"button", "combobox", "checkbox", "slider", "textbox", "tab", "link", "spinbutton", "ColorWell"}
+    unnamed = [
+        node["role"]["value"] for node in nodes
+        if not node.get("ignored") and node.get("role", {}).get("value") in roles
+        and not (node.get("name", {}).get("value") or "").strip()
+    ]
+    assert not unnamed, f"controls without an accessible name: {unnamed}"
+
+
+MINT_WAIT_MS = 5_600
