@@ -160,6 +160,7 @@ CORS_PREFLIGHT_MAX_AGE = 600
 # ---- The v3 engine -------------------------------------------------------------------------
 BGCUT_STORAGE_ROOT = Path(env.str("BGCUT_STORAGE_ROOT", default=str(VAR_DIR / "storage")))
 FILE_UPLOAD_TEMP_DIR = str(BGCUT_STORAGE_ROOT / "tmp")
+Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 BGCUT_FILE_TTL_HOURS = env.float("BGCUT_FILE_TTL_HOURS", default=2.0)
 BGCUT_MAX_UPLOAD_BYTES = env.int("BGCUT_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
 BGCUT_MAX_INPUT_PIXELS = env.int("BGCUT_MAX_INPUT_PIXELS", default=100_000_000)

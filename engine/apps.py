@@ -5,3 +5,6 @@ class EngineConfig(AppConfig):
     name = "engine"
     verbose_name = "v3 engine"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from engine import checks, schema_auth  # noqa: F401  (registers the model check, schema auth)

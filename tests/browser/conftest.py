@@ -112,6 +112,7 @@ def server(tmp_path_factory) -> Server:
         "BGCUT_LOG_LEVEL": "WARNING",
     }
     env.pop("BGCUT_API_KEY", None)
+    (var / "storage" / "tmp").mkdir(parents=True)  # Django checks FILE_UPLOAD_TEMP_DIR exists
     _manage("migrate", "--noinput", "-v", "0", env=env)
     api_key = _manage("create_api_key", "site", "--operator", env=env).strip().splitlines()[-1].strip()
     _manage("create_demo_user", "--username", USER[0], "--password", USER[1],
