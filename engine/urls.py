@@ -1,6 +1,6 @@
 from django.urls import path
 
-from engine import tool_views, views
+from engine import ops_views, tool_views, views
 
 urlpatterns = [
     path("auth/access-token/", views.AccessTokenView.as_view()),
@@ -14,6 +14,8 @@ urlpatterns = [
     path("file-ops/get-public-url/", views.PublicUrlView.as_view()),
     path("tools/ai/remove-bg/process/", tool_views.RemoveBgView.as_view()),
     path("tools/ai/ai-cut/segment/", tool_views.AICutView.as_view()),
+    path("ops/jobs/", ops_views.JobListView.as_view()),
+    path("ops/accounts/", ops_views.AccountListView.as_view()),
     path("files/<path:path>", views.FileDownloadView.as_view()),
     path("public/<str:token>", views.PublicFileView.as_view(), name="v3-public-file"),
 ]

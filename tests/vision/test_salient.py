@@ -130,8 +130,8 @@ def test_a_large_image_never_holds_several_full_size_float_copies(two_model_stor
     image = np.zeros((2000, 3000, 3), np.uint8)
     image[500:1500, 1000:2000, 0] = 255
     full_float = 2000 * 3000 * 4
-    # A small refinement size keeps the (size-bounded) coefficient arrays out of this measurement.
-    plan = QualityPlan(models=("big", "small"), refine_radius=2, refine_side=256)
+    # Small fusion and refinement sizes keep their (image-size independent) arrays out of this measurement.
+    plan = QualityPlan(models=("big", "small"), fuse_size=64, refine_radius=2, refine_side=256)
     tracemalloc.start()
     try:
         alpha = alpha_predict(image=image, quality="high", store=two_model_store, plan=plan)
