@@ -5,7 +5,7 @@ from django.core.paginator import EmptyPage, Paginator
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.response import Response
 
-from engine import clock, public_urls
+from engine import clock, public_urls, schemas
 from engine.auth import ApiKeyOnly
 from engine.errors import ApiError
 from engine.models import Account, Job, StoredFile
@@ -35,7 +35,8 @@ class JobListView(V3View):
     permission_classes = [OperatorOnly]
 
     @extend_schema(parameters=[OpenApiParameter("status", str, enum=[s.value for s in Job.Status]),
-                               OpenApiParameter("account", str), OpenApiParameter("page", int)])
+                               OpenApiParameter("account", str), OpenApiParameter("page", int)],
+                   responses=schemas.JobPage)
     def get(self, request):
         jobs = Job.objects.select_related("account")
         status = request.query_params.get("status")
@@ -76,6 +77,7 @@ class JobListView(V3View):
 class AccountListView(V3View):
     permission_classes = [OperatorOnly]
 
+    @extend_schema(responses=schemas.AccountList)
     def get(self, request):
         return Response({"results": [{"name": name} for name in Account.objects.order_by("name")
                                      .values_list("name", flat=True)]})

@@ -121,3 +121,38 @@ class AICutRequest(s.Serializer):
 class AICutResponse(s.Serializer):
     output_file_path = s.CharField(required=False)
     output_key = s.CharField(required=False)
+
+
+class JobOutput(s.Serializer):
+    path = s.CharField()
+    url = s.URLField(allow_null=True)
+
+
+class JobEntry(s.Serializer):
+    id = s.IntegerField()
+    account = s.CharField()
+    tool = s.CharField()
+    parameters = s.DictField()
+    status = s.ChoiceField(["running", "ok", "failed"])
+    error = s.CharField()
+    http_status = s.IntegerField(allow_null=True)
+    started_at = s.DateTimeField()
+    duration_ms = s.IntegerField(allow_null=True)
+    timings = s.DictField()
+    input_path = s.CharField()
+    outputs = JobOutput(many=True)
+
+
+class JobPage(s.Serializer):
+    count = s.IntegerField()
+    page = s.IntegerField()
+    pages = s.IntegerField()
+    results = JobEntry(many=True)
+
+
+class AccountName(s.Serializer):
+    name = s.CharField()
+
+
+class AccountList(s.Serializer):
+    results = AccountName(many=True)
