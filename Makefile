@@ -11,6 +11,9 @@ MODELS := models/.verified
 
 .PHONY: run test setup models db demo browser bench clean
 
+# /mint-token/ calls the embedded engine over HTTP on the port we serve.
+run: export BGCUT_API_BASE ?= http://127.0.0.1:$(PORT)
+run: export PORT := $(PORT)
 run: setup demo
 	$(BIN)/gunicorn bgcut_site.wsgi --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads $(THREADS) \
 		--timeout 180 --access-logfile - --log-level warning

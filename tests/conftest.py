@@ -14,6 +14,8 @@ def isolated_engine(settings, tmp_path):
     settings.BGCUT_STORAGE_ROOT = tmp_path / "storage"
     settings.FILE_UPLOAD_TEMP_DIR = str(tmp_path / "storage" / "tmp")
     settings.BGCUT_SWEEP_INTERVAL = 0
+    # PBKDF2's real cost is seconds per user on a 2-core box; no test here is about hashing.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     cache.clear()
     yield
     cache.clear()

@@ -84,6 +84,19 @@ def test_relative_thumbnail_urls_point_at_the_public_api_base(staff, upstream, s
     assert 'src="https://api.example/v3/public/signed-abc"' in html
 
 
+@pytest.mark.parametrize(("public_base", "url", "shown"), [
+    ("", "http://internal:8000/v3/public/sig", "/v3/public/sig"),
+    ("https://api.example", "http://internal:8000/v3/public/sig", "https://api.example/v3/public/sig"),
+    ("https://api.example", "https://cdn.example/v3/public/sig", "https://cdn.example/v3/public/sig"),
+])
+def test_absolute_thumbnail_urls_from_the_internal_base_are_rewritten_for_browsers(
+        staff, upstream, settings, public_base, url, shown):
+    settings.BGCUT_API_BASE = "http://internal:8000"
+    settings.BGCUT_PUBLIC_API_BASE = public_base
+    upstream["page"] = page_of(ops_job(outputs=[{"path": "shop/shoe.png", "url": url}]))
+    assert f'<img src="{shown}"' in staff.get("/ops/").content.decode()
+
+
 def test_filters_and_page_are_passed_upstream_and_kept_in_the_links(staff, upstream):
     upstream["page"] = page_of(ops_job(), page=2, pages=3, count=41)
     html = staff.get("/ops/", {"status": "failed", "account": "acme", "page": "2"}).content.decode()
