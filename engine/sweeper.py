@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -26,8 +27,8 @@ def sweeper_ensure_running() -> None:
 def _loop() -> None:
     from engine.files import files_sweep
 
-    stop = threading.Event()
-    while not stop.wait(settings.BGCUT_SWEEP_INTERVAL):
+    while settings.BGCUT_SWEEP_INTERVAL > 0:  # turning the setting off stops the thread
+        time.sleep(settings.BGCUT_SWEEP_INTERVAL)
         try:
             removed = files_sweep()
             if removed:
@@ -36,3 +37,4 @@ def _loop() -> None:
             logger.exception("File sweep failed; will retry")
         finally:
             close_old_connections()
+    _started.clear()

@@ -249,3 +249,23 @@ class TestPublicUrls:
         upload(client, ("a.jpg", image_bytes()))
         url = client.post("/v3/file-ops/get-public-url/", {"key": "proj/a.jpg"}, format="json").json()["url"]
         assert Client().get(url[:-3] + "abc").status_code == 404
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_server_sweeps_expired_files_by_itself(acme, settings, monkeypatch):
+    import time
+
+    from engine import sweeper
+    from engine.models import StoredFile
+
+    _, _, client = acme
+    upload(client, ("a.jpg", image_bytes()), expires_in_hours=0.0001)  # expires in under half a second
+    settings.BGCUT_SWEEP_INTERVAL = 0.05
+    monkeypatch.setattr(sweeper, "_started", sweeper.threading.Event())
+    client.get("/v3/file-ops/usage/")  # the first API request starts the sweeper thread
+    deadline = time.monotonic() + 10
+    while StoredFile.objects.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not StoredFile.objects.exists()
+    assert [p for p in (settings.BGCUT_STORAGE_ROOT / "blobs").rglob("*") if p.is_file()] == []
+    settings.BGCUT_SWEEP_INTERVAL = 0  # lets the thread end
