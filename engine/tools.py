@@ -148,7 +148,9 @@ def removebg_process(*, account: Account, request: RemoveBgRequest) -> list[Stor
         inference.inference_gate().slot(deadline=deadline),
     ):
         timer = _Timer()
-        needed = max(v.variant.max_resolution for v in request.variants)
+        # A huge JPEG may decode at a reduced scale, unless a crop needs the full resolution.
+        autocrop = any(v.variant.autocrop for v in request.variants)
+        needed = None if autocrop else max(v.variant.max_resolution for v in request.variants)
         decoded = _decode(source, needed_pixels=needed)
         height, width = decoded.rgb.shape[:2]
         timer.mark("decode")

@@ -93,12 +93,12 @@ def _image_open(path: Path, *, max_pixels: int) -> Iterator[tuple[Image.Image, I
                 yield image, fmt
     except ImageError:
         raise
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError("The image has too many pixels to decode safely.", too_large=True)
-    except Exception:  # Pillow raises many types for broken data; all mean the same to a caller.
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageError("The image has too many pixels to decode safely.", too_large=True) from error
+    except Exception as error:  # Pillow raises many types for broken data; all mean the same to a caller.
         raise ImageError(
             f"The file looks like {fmt.name} but could not be decoded: it is truncated or corrupt."
-        )
+        ) from error
 
 
 def image_probe(path: Path, *, max_pixels: int) -> ImageInfo:
@@ -117,7 +117,8 @@ def image_decode(path: Path, *, max_pixels: int, needed_pixels: int | None = Non
     """Decode `path` to upright sRGB pixels, refusing bombs and broken files with ImageError.
 
     `needed_pixels` (the largest output the caller will make) lets a huge JPEG decode at 1/2, 1/4
-    or 1/8 scale, but only to a size that still has at least that many pixels.
+    or 1/8 scale, but only to a size that still has at least that many pixels. Pass None when a
+    variant autocrops: a crop of a reduced image would have fewer pixels than asked for.
     """
     with _image_open(path, max_pixels=max_pixels) as (image, fmt):
         if fmt.name == "JPEG" and needed_pixels is not None:
