@@ -148,7 +148,7 @@ class UploadView(V3View):
             return image_probe(upload.temporary_file_path(), max_pixels=settings.BGCUT_MAX_INPUT_PIXELS)
         except ImageError as error:
             status = 413 if error.too_large else 415
-            raise ApiError(status, f"{upload.name!r}: {error.reason} Accepted: JPEG, PNG, WebP, AVIF.")
+            raise ApiError(status, f"{upload.name!r}: {error.reason}")
 
     @staticmethod
     def _new_file(upload, path, info):

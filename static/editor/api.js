@@ -1,0 +1,278 @@
+// The only module that knows URLs, tokens and the `{"detail"}` error shape.
+//
+// Tokens: minted on demand through the site's /mint-token/ (session + CSRF, or an embed
+// session), cached in memory only, and re-minted before `expires_at`. v3 calls carry
+// `Authorization: AccessToken ...`; a 401 re-mints once, 429/503 wait `Retry-After` and retry.
+
+const MAX_ATTEMPTS = 4;
+const MAX_WAIT_S = 60;
+
+/** An error a person can read: `message` is the API's `detail` or a sentence of ours. */
+export class ApiError extends Error {
+  constructor(status, message, { retryAfter = null } = {}) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.retryAfter = retryAfter;
+  }
+
+  /** A 404 on a stored file: it expired (2-hour TTL) or was deleted, so uploading again fixes it. */
+  get fileMissing() {
+    return this.status === 404;
+  }
+}
+
+/** Seconds to wait from a Retry-After header (seconds or an HTTP date); `fallback` when absent. */
+export function retryAfterSeconds(value, { now = Date.now(), fallback = 2 } = {}) {
+  if (value == null || value === "") return fallback;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.min(MAX_WAIT_S, Math.max(0, seconds));
+  const date = Date.parse(value);
+  if (Number.isFinite(date)) return Math.min(MAX_WAIT_S, Math.max(0, (date - now) / 1000));
+  return fallback;
+}
+
+/** `expires_at` as epoch milliseconds: the API may send an ISO date or epoch seconds. */
+export function expiryMillis(expiresAt) {
+  if (typeof expiresAt === "number") return expiresAt < 1e12 ? expiresAt * 1000 : expiresAt;
+  const parsed = Date.parse(expiresAt);
+  if (!Number.isFinite(parsed)) throw new ApiError(502, "The token service answered without an expiry.");
+  return parsed;
+}
+
+/** When to stop using a token: a margin before its expiry, a quarter of its life at most. */
+export function tokenRenewAt({ mintedAt, expiresAt }) {
+  const life = Math.max(0, expiresAt - mintedAt);
+  return expiresAt - Math.min(20_000, life / 4);
+}
+
+const STATUS_WORDS = {
+  400: "The request was not accepted.",
+  401: "Your session has expired. Reload the page to sign in again.",
+  402: "The account has run out of credits.",
+  403: "This action is not allowed.",
+  404: "The file was not found: it may have expired. Upload the image again.",
+  413: "The file is too large.",
+  415: "That file type is not supported. Use a JPEG, PNG, WebP or AVIF image.",
+  429: "Too many requests. Please wait a moment.",
+  500: "The server had a problem. Please try again.",
+  502: "The image service could not be reached.",
+  503: "The server is busy. Please try again shortly.",
+  504: "Processing took too long. Try a smaller size or a lower quality.",
+  507: "The storage space is full.",
+};
+
+function wordsFor(status) {
+  return STATUS_WORDS[status] ?? `The server answered with an error (${status}).`;
+}
+
+async function errorFromResponse(response) {
+  let detail = null;
+  try {
+    const body = await response.json();
+    if (body && typeof body.detail === "string") detail = body.detail;
+  } catch {
+    // Not JSON (a proxy's HTML page, say): fall back to our own words.
+  }
+  return new ApiError(response.status, detail ?? wordsFor(response.status), {
+    retryAfter: response.headers.get("Retry-After"),
+  });
+}
+
+function networkError() {
+  return new ApiError(0, "Could not reach the server. Check your connection and try again.");
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A client bound to one page: `apiBase` ("" = same origin), `mintUrl`, and the page's
+ * `csrfToken` / `embedSession`. `onWait(seconds, error)` lets the page say it is retrying.
+ */
+export function apiCreate({
+  apiBase = "",
+  mintUrl = "/mint-token/",
+  csrfToken = "",
+  embedSession = "",
+  embedSessionHeader = "X-Embed-Session",
+  onWait = () => {},
+  onMint = () => {},
+  now = () => Date.now(),
+  fetchImpl = (...args) => globalThis.fetch(...args),
+  XhrImpl = globalThis.XMLHttpRequest,
+  wait = sleep,
+} = {}) {
+  let token = null; // { value, renewAt }
+  let minting = null;
+
+  async function mint() {
+    const headers = { Accept: "application/json" };
+    if (csrfToken) headers["X-CSRFToken"] = csrfToken;
+    if (embedSession) headers[embedSessionHeader] = embedSession;
+    for (let attempt = 1; ; attempt += 1) {
+      const mintedAt = now();
+      let response;
+      try {
+        response = await fetchImpl(mintUrl, { method: "POST", headers, credentials: "same-origin" });
+      } catch {
+        throw networkError();
+      }
+      if (response.ok) {
+        const body = await response.json();
+        const expiresAt = expiryMillis(body.expires_at);
+        token = { value: body.access_token, renewAt: tokenRenewAt({ mintedAt, expiresAt }) };
+        onMint({ expiresAt });
+        return token.value;
+      }
+      const error = await errorFromResponse(response);
+      if ((response.status === 429 || response.status === 503) && attempt < MAX_ATTEMPTS) {
+        const seconds = retryAfterSeconds(error.retryAfter);
+        onWait(seconds, error);
+        await wait(seconds * 1000);
+        continue;
+      }
+      throw error;
+    }
+  }
+
+  /** A token good for a while yet, minting one if needed; concurrent callers share one mint. */
+  async function tokenGet() {
+    if (token && now() < token.renewAt) return token.value;
+    if (!minting) minting = mint().finally(() => (minting = null));
+    return minting;
+  }
+
+  function tokenDrop(value) {
+    if (token && token.value === value) token = null;
+  }
+
+  /**
+   * Run `send(token)` -> { status, headers:get(), error:async() , ...} under the retry rules:
+   * one re-mint on 401, up to MAX_ATTEMPTS waits on 429/503.
+   */
+  async function withRetries(send) {
+    let reminted = false;
+    for (let attempt = 1; ; attempt += 1) {
+      const value = await tokenGet();
+      const outcome = await send(value);
+      if (outcome.ok) return outcome;
+      if (outcome.status === 401 && !reminted) {
+        reminted = true;
+        tokenDrop(value);
+        continue;
+      }
+      const error = await outcome.error();
+      if ((outcome.status === 429 || outcome.status === 503) && attempt < MAX_ATTEMPTS) {
+        const seconds = retryAfterSeconds(error.retryAfter);
+        onWait(seconds, error);
+        await wait(seconds * 1000);
+        continue;
+      }
+      throw error;
+    }
+  }
+
+  async function call(method, path, { json } = {}) {
+    const outcome = await withRetries(async (value) => {
+      const headers = { Authorization: `AccessToken ${value}`, Accept: "application/json" };
+      const init = { method, headers, credentials: "omit" };
+      if (json !== undefined) {
+        headers["Content-Type"] = "application/json";
+        init.body = JSON.stringify(json);
+      }
+      let response;
+      try {
+        response = await fetchImpl(apiBase + path, init);
+      } catch {
+        throw networkError();
+      }
+      return { ok: response.ok, status: response.status, response, error: () => errorFromResponse(response) };
+    });
+    return outcome.response;
+  }
+
+  function filesUrl(path) {
+    return `${apiBase}/v3/files/${path.split("/").map(encodeURIComponent).join("/")}`;
+  }
+
+  /** POST one file to /v3/file-ops/upload/ with XHR, for real upload progress events. */
+  function uploadOnce(value, { blob, fileName, uploadPath, onProgress }) {
+    return new Promise((resolve, reject) => {
+      const xhr = new XhrImpl();
+      xhr.open("POST", `${apiBase}/v3/file-ops/upload/`);
+      xhr.setRequestHeader("Authorization", `AccessToken ${value}`);
+      xhr.setRequestHeader("Accept", "application/json");
+      xhr.upload.onprogress = (event) => {
+        if (event.lengthComputable) onProgress(event.loaded, event.total);
+      };
+      xhr.onerror = () => reject(networkError());
+      xhr.onload = () => {
+        let body = null;
+        try {
+          body = JSON.parse(xhr.responseText);
+        } catch {
+          // handled below
+        }
+        const ok = xhr.status >= 200 && xhr.status < 300;
+        resolve({
+          ok,
+          status: xhr.status,
+          body,
+          error: async () =>
+            new ApiError(xhr.status, body && typeof body.detail === "string" ? body.detail : wordsFor(xhr.status), {
+              retryAfter: xhr.getResponseHeader("Retry-After"),
+            }),
+        });
+      };
+      const form = new FormData();
+      form.append("upload_path", uploadPath);
+      form.append("files", blob, fileName);
+      xhr.send(form);
+    });
+  }
+
+  return {
+    tokenGet,
+
+    /** Upload a Blob; returns its stored path. `onProgress(loaded, total)` follows the bytes sent. */
+    async upload({ blob, fileName, uploadPath, onProgress = () => {} }) {
+      const outcome = await withRetries((value) => uploadOnce(value, { blob, fileName, uploadPath, onProgress }));
+      const paths = outcome.body && outcome.body.file_paths;
+      if (!Array.isArray(paths) || !paths.length) throw new ApiError(502, "The upload answer named no file.");
+      return paths[0];
+    },
+
+    /** Metadata of a stored file: size, content_type, width, height, expires_at. */
+    async info(path) {
+      const response = await call("GET", `/v3/file-ops/info/?file_path=${encodeURIComponent(path)}`);
+      return response.json();
+    },
+
+    /** Render variants from one image; `maskPath` renders from a stored mask (AI Cut). */
+    async removeBg({ inputPath, variants, maskPath = null }) {
+      const json = { input_file_path: inputPath, output_variants: variants };
+      if (maskPath) json.mask_file_path = maskPath;
+      const response = await call("POST", "/v3/tools/ai/remove-bg/process/", { json });
+      return (await response.json()).output_file_paths;
+    },
+
+    /** One AI Cut call carrying every point; returns the output path. */
+    async segment({ inputPath, outputPath, foreground, background, outputType = "mask" }) {
+      const json = {
+        input_file_path: inputPath,
+        output_file_path: outputPath,
+        foreground_points: foreground,
+        background_points: background,
+        output_type: outputType,
+      };
+      const response = await call("POST", "/v3/tools/ai/ai-cut/segment/", { json });
+      return (await response.json()).output_file_path;
+    },
+
+    /** A stored file's bytes, fetched with the Authorization header (never a bare URL). */
+    async fileBlob(path) {
+      const response = await call("GET", filesUrl(path).slice(apiBase.length));
+      return response.blob();
+    },
+  };
+}
