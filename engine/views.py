@@ -11,7 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engine import access_tokens, files, public_urls, schemas
+from engine import access_tokens, clock, files, public_urls, schemas
 from engine.auth import ApiKeyOnly
 from engine.errors import ApiError
 from engine.paths import extension_of, folder_validate, path_validate, pattern_validate
@@ -159,8 +159,7 @@ class UploadView(V3View):
 
     @staticmethod
     def _publish(request, new_files, expires_in_hours):
-        now = files.clock.now()
-        expires_at = files.expiry_for(expires_in_hours=expires_in_hours, now=now)
+        expires_at = files.expiry_for(expires_in_hours=expires_in_hours, now=clock.now())
         return files.files_publish(account=request.user, new_files=new_files, expires_at=expires_at)
 
 
