@@ -141,7 +141,6 @@ def test_the_pinned_hashes_are_full_sha256_and_match_the_design_prefixes():
 
 def tiny_model(path: Path, *, size: int = 8, logits: bool = False) -> bytes:
     """A graph [1,3,size,size] -> [1,1,size,size] that outputs the red channel (times 4 when 'logits')."""
-    import onnx
     from onnx import TensorProto, helper
 
     weight = helper.make_tensor("w", TensorProto.FLOAT, [1, 3, 1, 1], [4.0 if logits else 1.0, 0.0, 0.0])
@@ -181,6 +180,32 @@ def test_it_predicts_a_float32_map_at_the_images_own_size_stretched_to_0_1(tiny_
     assert prob.min() == pytest.approx(0.0, abs=1e-6) and prob.max() == pytest.approx(1.0, abs=1e-6)
     assert np.all(np.diff(prob[15]) >= -1e-6)  # still a left-to-right ramp
     assert prob[:, :5].mean() < 0.15 and prob[:, -5:].mean() > 0.85
+
+
+def test_it_enlarges_small_images_with_lanczos_and_normalises_with_the_specs_mean_and_std():
+    from PIL import Image
+
+    from vision.models import image_to_batch
+
+    spec = ModelSpec(name="m", file_name="m.onnx", sha256=None, input_size=(16, 16),
+                     mean=(0.5, 0.25, 0.0), std=(1.0, 0.5, 2.0))
+    image = np.zeros((6, 6, 3), dtype=np.uint8)
+    image[:, 3:] = 255  # a hard edge: bilinear would smear it, Lanczos keeps it steep (with ringing)
+    batch = image_to_batch(image=image, spec=spec)
+    assert batch.shape == (1, 3, 16, 16) and batch.dtype == np.float32
+    lanczos = np.asarray(Image.fromarray(image).resize((16, 16), Image.Resampling.LANCZOS)).astype(np.float32) / 255
+    assert np.allclose(batch[0, 0], lanczos[..., 0] - 0.5, atol=1e-6)
+    assert np.allclose(batch[0, 1], (lanczos[..., 1] - 0.25) / 0.5, atol=1e-6)
+    assert np.allclose(batch[0, 2], lanczos[..., 2] / 2.0, atol=1e-6)
+
+
+def test_it_shrinks_large_images_by_area_averaging():
+    from vision.models import image_to_batch
+
+    spec = ModelSpec(name="m", file_name="m.onnx", sha256=None, input_size=(4, 4), mean=(0, 0, 0))
+    image = np.zeros((400, 400, 3), dtype=np.uint8)
+    image[::2] = 255  # one-pixel stripes: point sampling would alias to all-black or all-white
+    assert np.allclose(image_to_batch(image=image, spec=spec), 0.5, atol=0.01)
 
 
 def test_it_loads_each_session_once_even_under_concurrent_first_use(tiny_store, monkeypatch):

@@ -5,7 +5,6 @@ import hashlib
 import json
 import tracemalloc
 
-import cv2
 import numpy as np
 import pytest
 
@@ -60,7 +59,8 @@ def test_it_rejects_an_unknown_quality_level(two_model_store):
 
 
 def test_settings_json_can_map_every_level_to_u2netp():
-    plans = QualityPlans.from_settings(json.dumps({level: {"models": ["u2netp"]} for level in ("low", "medium", "high")}))
+    levels = ("low", "medium", "high")
+    plans = QualityPlans.from_settings(json.dumps({level: {"models": ["u2netp"]} for level in levels}))
     assert plans == QualityPlans.single_model("u2netp")
     assert plans.model_names() == {"u2netp"}
 
@@ -78,24 +78,37 @@ def test_settings_replace_only_the_levels_they_name():
     ({"high": {"models": []}}, "at least one model"),
     ({"high": {"models": ["a", "b"], "weights": [1]}}, "one non-negative value per model"),
     ({"high": {"models": ["a"], "contrast": 0}}, "contrast"),
+    ({"high": {"models": ["a"], "fusion": "max"}}, "fusion"),
 ])
 def test_it_rejects_a_malformed_plan(data, message):
     with pytest.raises(ValueError, match=message):
         QualityPlans.from_settings(data)
 
 
-def test_fusion_is_the_weighted_mean_of_the_maps():
+def test_mean_fusion_is_the_weighted_mean_of_the_maps():
     big = np.zeros((16, 16), np.float32)
     small = np.ones((8, 8), np.float32)
-    fused = salient.maps_fuse(maps=[big, small], weights=(3.0, 1.0), size=16)
+    fused = salient.maps_fuse(maps=[big, small], weights=(3.0, 1.0), size=16, fusion="mean")
     assert fused.shape == (16, 16) and np.allclose(fused, 0.25)
+
+
+def test_logit_fusion_averages_log_odds_so_agreement_counts_more_than_in_a_plain_mean():
+    sure = np.full((8, 8), 0.9, np.float32)
+    unsure = np.full((8, 8), 0.5, np.float32)
+    doubtful = np.full((8, 8), 0.2, np.float32)
+    assert np.allclose(salient.maps_fuse(maps=[sure, unsure], weights=(), size=8), 0.75)  # sqrt-odds 3 -> 0.75
+    assert np.allclose(salient.maps_fuse(maps=[sure, doubtful], weights=(1.0, 1.0), size=8), 0.6)  # odds 1.5
+    # A model that is certain (0 or 1) is clipped, so it cannot veto the other outright.
+    zero, one = np.zeros((8, 8), np.float32), np.ones((8, 8), np.float32)
+    assert np.allclose(salient.maps_fuse(maps=[zero, one], weights=(), size=8), 0.5)
 
 
 def test_the_contrast_curve_keeps_its_ends_and_middle_and_sharpens_between():
     prob = np.array([0.0, 0.25, 0.5, 0.75, 1.0], np.float32)
-    out = map_contrast(prob=prob, slope=2.0)
+    out = map_contrast(prob=prob, gain=2.0)
     assert out[[0, 2, 4]] == pytest.approx([0.0, 0.5, 1.0], abs=1e-6)
-    assert out[1] < 0.25 and out[3] > 0.75
+    assert out[1] == pytest.approx(0.1) and out[3] == pytest.approx(0.9)  # odds 1:3 -> 1:9
+    assert map_contrast(prob=prob, gain=1.0) is prob
 
 
 def step_image(height=64, width=96):
