@@ -349,3 +349,36 @@ class TestRealModel:
         assert response.status_code == 200, response.json()
         mask = np.asarray(fetch_image(client, "p/s.jpg").convert("L"))
         assert mask[120, 160] > 200 and mask[5, 5] < 50
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_requests_keep_their_outputs_apart(make_account, key_client, fake_store, settings):
+    """Four requests at once on four different photos: every output comes from its own input."""
+    settings.BGCUT_INFERENCE_CONCURRENCY = 2
+    settings.BGCUT_INFERENCE_QUEUE = 8
+    colours = [(230, 40, 40), (40, 230, 40), (40, 40, 230), (230, 230, 40)]
+    clients = []
+    for index, colour in enumerate(colours):
+        _, raw = make_account(f"parallel{index}")
+        client = key_client(raw)
+        pixels = np.full((240, 320, 3), colour, np.uint8)
+        buffer = io.BytesIO()
+        Image.fromarray(pixels).save(buffer, "PNG")
+        put(client, "in.png", buffer.getvalue())
+        clients.append(client)
+    results = [None] * len(clients)
+
+    def call(index):
+        results[index] = clients[index].post(REMOVE_BG, {"input_file_path": "p/in.png", "output_variants": [
+            {"output_file_path": "o/out.png"}, {"output_file_path": "o/out.jpg", "background_color": "#000"}]},
+            format="json")
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert [r.status_code for r in results] == [200] * len(clients)
+    for client, colour in zip(clients, colours):
+        assert fetch_image(client, "o/out.png").getpixel((160, 120))[:3] == pytest.approx(colour, abs=2)
+        assert fetch_image(client, "o/out.jpg").getpixel((160, 120)) == pytest.approx(colour, abs=6)
