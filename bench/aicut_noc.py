@@ -1,0 +1,317 @@
+"""AI Cut on the GrabCut dataset with the standard robot user: NoC@85/90 per method, and click latency.
+
+    .venv/bin/python bench/aicut_noc.py --direct --limit 10          # in-process, while developing
+    .venv/bin/python bench/aicut_noc.py --base http://127.0.0.1:8000 --api-key KEY
+    .venv/bin/python bench/aicut_noc.py --direct --write docs/BENCHMARKS.md
+
+Methods: `aicut` (the default pipeline), `grabcut` (plain OpenCV GrabCut initialised from the clicks
+alone), and the non-salient cases `aicut-noprior` (the prior switched off: the clicks alone) and
+`aicut-inverted` (the robot asks for the complement of the object, a region the model calls background).
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import statistics
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from vision.aicut import AICut, AICutTuning, image_key_of  # noqa: E402
+from vision.aicut_robot import IGNORE, RobotRun, robot_run  # noqa: E402
+from vision.aicut_types import Point  # noqa: E402
+
+DEFAULT_DATASET = ROOT.parent / "shared" / "datasets" / "GrabCut"
+MARK_START, MARK_END = "<!-- aicut:start -->", "<!-- aicut:end -->"
+
+
+# -- model access -------------------------------------------------------------------------------
+
+def store_open(*, models_dir: Path, threads: int):
+    """The project's ModelStore over `models_dir`."""
+    from vision.models import ModelStore
+
+    return ModelStore(models_dir, threads=threads)
+
+
+class MemoStore:
+    """Wraps a store and memoises its predictions on disk by (model, pixels), so re-runs skip model passes."""
+
+    def __init__(self, inner, folder: Path):
+        self.inner = inner
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.passes = 0
+
+    def predict(self, name: str, image: np.ndarray) -> np.ndarray:
+        key = hashlib.sha256(np.ascontiguousarray(image).data).hexdigest()[:32]
+        path = self.folder / f"{name}-{key}-{image.shape[1]}x{image.shape[0]}.npy"
+        if path.exists():
+            return np.load(path).astype(np.float32)
+        self.passes += 1
+        out = np.asarray(self.inner.predict(name, image), np.float32)
+        np.save(path, out.astype(np.float16))
+        return out
+
+
+class CountingStore:
+    """Counts model passes (for the latency table)."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.passes = 0
+
+    def predict(self, name: str, image: np.ndarray) -> np.ndarray:
+        self.passes += 1
+        return self.inner.predict(name, image)
+
+
+# -- the methods --------------------------------------------------------------------------------
+
+def grabcut_plain(*, image_bgr: np.ndarray, points: Sequence[Point], radius: int = 5, iterations: int = 5) -> np.ndarray:
+    """Plain OpenCV GrabCut from clicks alone: clicks are hard labels, everything else starts as 'probably background'.
+
+    With no background click yet, the image border serves as background so the colour models can be fitted.
+    """
+    height, width = image_bgr.shape[:2]
+    mask = np.full((height, width), cv2.GC_PR_BGD, np.uint8)
+    if not any(not p.positive for p in points):
+        mask[:2, :] = mask[-2:, :] = cv2.GC_BGD
+        mask[:, :2] = mask[:, -2:] = cv2.GC_BGD
+    for p in points:
+        if p.positive:
+            # Probable foreground around each positive click gives the foreground model a start.
+            cv2.circle(mask, (p.x, p.y), max(radius * 6, 20), cv2.GC_PR_FGD, thickness=-1)
+    for p in points:
+        cv2.circle(mask, (p.x, p.y), radius, cv2.GC_FGD if p.positive else cv2.GC_BGD, thickness=-1)
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    try:
+        cv2.grabCut(image_bgr, mask, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
+    except cv2.error:
+        pass  # one colour class is empty: keep the initial labels
+    return np.where((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD), 255, 0).astype(np.uint8)
+
+
+def dataset_items(folder: Path, limit: int | None) -> list[tuple[str, Path, Path]]:
+    items = []
+    for image_path in sorted((folder / "images").iterdir()):
+        mask_path = folder / "masks" / f"{image_path.stem}.png"
+        if mask_path.exists():
+            items.append((image_path.stem, image_path, mask_path))
+    return items[:limit] if limit else items
+
+
+def truth_load(path: Path, *, inverted: bool) -> np.ndarray:
+    truth = np.asarray(Image.open(path).convert("L"))
+    # Snap to the three documented values so JPEG-ish noise in a mask cannot move the ignore band.
+    truth = np.where(truth == IGNORE, IGNORE, np.where(truth > IGNORE, 255, 0)).astype(np.uint8)
+    if inverted:
+        truth = np.where(truth == IGNORE, IGNORE, 255 - truth).astype(np.uint8)
+    return truth
+
+
+class HttpSegmenter:
+    """Drives the v3 API: upload the JPEG once, then one segment call per click, reading the mask back."""
+
+    def __init__(self, *, base: str, api_key: str):
+        import requests
+
+        self.requests = requests
+        self.base = base.rstrip("/")
+        self.headers = {"Authorization": f"Token {api_key}"}
+
+    def upload(self, *, image_path: Path, stem: str) -> str:
+        data = image_path.read_bytes()
+        if not data.startswith(b"\xff\xd8\xff"):
+            # AI Cut takes JPEG only; a few GrabCut images are PNG, so they travel as quality-95 JPEG.
+            buffer = io.BytesIO()
+            Image.open(image_path).convert("RGB").save(buffer, "JPEG", quality=95)
+            data = buffer.getvalue()
+        response = self.requests.post(
+            f"{self.base}/v3/file-ops/upload/",
+            headers=self.headers,
+            files={"files": (f"{stem}.jpg", data, "image/jpeg")},
+            data={"upload_path": f"bench-aicut/{stem}"},
+            timeout=120,
+        )
+        response.raise_for_status()
+        return response.json()["file_paths"][0]
+
+    def segment(self, *, input_path: str, points: Sequence[Point], index: int) -> np.ndarray:
+        output_path = input_path.rsplit("/", 1)[0] + f"/mask-{index}.jpg"
+        response = self.requests.post(
+            f"{self.base}/v3/tools/ai/ai-cut/segment/",
+            headers=self.headers,
+            json={
+                "input_file_path": input_path,
+                "output_file_path": output_path,
+                "foreground_points": [{"x": p.x, "y": p.y} for p in points if p.positive],
+                "background_points": [{"x": p.x, "y": p.y} for p in points if not p.positive],
+                "output_type": "mask",
+            },
+            timeout=300,
+        )
+        response.raise_for_status()
+        blob = self.requests.get(f"{self.base}/v3/files/{output_path}", headers=self.headers, timeout=120)
+        blob.raise_for_status()
+        return np.where(np.asarray(Image.open(io.BytesIO(blob.content)).convert("L")) > 127, 255, 0).astype(np.uint8)
+
+
+def method_run(*, method: str, items, aicut_for, http: HttpSegmenter | None, timings: dict) -> list[RobotRun]:
+    """The robot on every item with one method; first/refinement click times go into `timings`."""
+    runs = []
+    for stem, image_path, mask_path in items:
+        truth = truth_load(mask_path, inverted=method.endswith("-inverted"))
+        image_rgb = np.asarray(Image.open(image_path).convert("RGB"))
+        image_bgr = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)
+        calls: list[float] = []
+        if method == "grabcut":
+            def segment(points):
+                return grabcut_plain(image_bgr=image_bgr, points=points)
+        elif http is not None:
+            input_path = http.upload(image_path=image_path, stem=stem)
+
+            def segment(points):
+                return http.segment(input_path=input_path, points=points, index=len(points))
+        else:
+            aicut = aicut_for(method)
+            key = image_key_of(image_rgb)
+
+            def segment(points):
+                return aicut.segment(image=image_rgb, image_key=key, points=points)
+
+        def timed(points):
+            start = time.perf_counter()
+            out = segment(points)
+            calls.append(time.perf_counter() - start)
+            return out
+
+        run = robot_run(truth=truth, segment=timed)
+        runs.append(run)
+        timings.setdefault("first", []).append(calls[0])
+        timings.setdefault("refine", []).extend(calls[1:])
+        print(f"  {method:16s} {stem:14s} clicks={len(run.ious):2d} ious={' '.join(f'{v:.3f}' for v in run.ious[:6])}", flush=True)
+    return runs
+
+
+def summary_row(method: str, runs: list[RobotRun], timings: dict) -> dict:
+    first = statistics.median(timings["first"]) if timings.get("first") else float("nan")
+    refine = statistics.median(timings["refine"]) if timings.get("refine") else float("nan")
+    return {
+        "method": method,
+        "images": len(runs),
+        "noc85": float(np.mean([r.clicks_to(0.85) for r in runs])),
+        "noc90": float(np.mean([r.clicks_to(0.90) for r in runs])),
+        "fail90": sum(1 for r in runs if r.clicks_to(0.90) >= 20 and (not r.ious or max(r.ious) < 0.90)),
+        "iou1": float(np.mean([r.ious[0] for r in runs])),
+        "first_p50": first,
+        "refine_p50": refine,
+    }
+
+
+def table_render(rows: list[dict], *, header: str) -> str:
+    lines = [
+        header,
+        "",
+        "| method | images | NoC@85 | NoC@90 | never 90% | mean IoU after 1 click | first click p50 | refinement click p50 | ratio |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        ratio = r["refine_p50"] / r["first_p50"] if r["first_p50"] == r["first_p50"] and r["first_p50"] > 0 else float("nan")
+        lines.append(
+            f"| {r['method']} | {r['images']} | {r['noc85']:.2f} | {r['noc90']:.2f} | {r['fail90']} | {r['iou1']:.3f} "
+            f"| {r['first_p50']:.3f} s | {r['refine_p50']:.3f} s | {ratio:.1%} |"
+        )
+    return "\n".join(lines)
+
+
+def benchmarks_write(path: Path, body: str) -> None:
+    """Replace only the aicut section of `path` (appending it when absent)."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    block = f"{MARK_START}\n{body}\n{MARK_END}"
+    if MARK_START in text and MARK_END in text:
+        head, rest = text.split(MARK_START, 1)
+        _, tail = rest.split(MARK_END, 1)
+        text = head + block + tail
+    else:
+        text = text.rstrip("\n") + "\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
+    parser.add_argument("--limit", type=int, default=None)
+    parser.add_argument("--direct", action="store_true", help="run in-process instead of through the HTTP API")
+    parser.add_argument("--base", default=None)
+    parser.add_argument("--api-key", default=None)
+    parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--methods", default="aicut,grabcut,aicut-noprior,aicut-inverted")
+    parser.add_argument("--memo", type=Path, default=None, help="memoise model outputs on disk (quality runs only: timings then skip the model)")
+    parser.add_argument("--tuning", default="{}", help="JSON overrides of AICutTuning fields")
+    parser.add_argument("--write", type=Path, default=None)
+    args = parser.parse_args(argv)
+    if not args.direct and not args.base:
+        parser.error("give --direct or --base URL --api-key KEY")
+
+    items = dataset_items(args.dataset, args.limit)
+    tuning = AICutTuning(**json.loads(args.tuning))
+    store = None
+    http = None if args.direct else HttpSegmenter(base=args.base, api_key=args.api_key)
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
+    if http is None and any(m != "grabcut" for m in methods):
+        store = store_open(models_dir=args.models_dir, threads=args.threads)
+        if args.memo:
+            store = MemoStore(store, args.memo)
+    counting = CountingStore(store) if store is not None else None
+
+    def aicut_for(method: str) -> AICut:
+        prior = None if method == "aicut-noprior" else "isnet-medium"
+        return AICut(store=counting, prior_model=prior, tuning=tuning)
+
+    rows = []
+    for method in methods:
+        if http is not None and method in ("aicut-noprior",):
+            print(f"skipping {method}: the HTTP API has no switch for the prior", flush=True)
+            continue
+        timings: dict = {}
+        started = time.perf_counter()
+        runs = method_run(method=method, items=items, aicut_for=aicut_for, http=http, timings=timings)
+        rows.append(summary_row(method, runs, timings))
+        print(f"{method}: {time.perf_counter() - started:.0f} s, {json.dumps(rows[-1])}", flush=True)
+
+    mode = "in-process" if http is None else f"HTTP API at {args.base}"
+    header = (
+        f"### AI Cut on GrabCut ({len(items)} images, robot user, max 20 clicks; {mode}; "
+        f"{args.threads} onnxruntime threads{'; model outputs memoised, so timings exclude model passes' if args.memo else ''})"
+    )
+    notes = (
+        "`aicut`: the default pipeline (ISNet-medium prior, focus views, geodesic click evidence, GrabCut when the "
+        "prior disagrees with the clicks). `grabcut`: plain OpenCV GrabCut from the clicks alone (5 iterations, "
+        "click disks as hard labels, the image border as background until a background click exists). Non-salient "
+        "cases: `aicut-inverted` asks the robot for the complement of each object (a region the model calls "
+        "background, the prior still on); `aicut-noprior` switches the prior off (the clicks alone). "
+        "\"never 90%\": images that did not reach IoU 0.90 within 20 clicks. Latency: p50 over all first clicks "
+        "(which include the model pass) and over all later clicks of that method; ratio = refinement / first."
+    )
+    table = table_render(rows, header=header) + "\n\n" + notes
+    print(table)
+    if args.write:
+        benchmarks_write(args.write, table)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
