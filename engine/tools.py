@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import io
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,6 +52,18 @@ def _decode(stored: StoredFile, *, needed_pixels: int | None = None):
         raise ApiError(415, f"{stored.path!r} cannot be processed: {error.reason}")
     except FileNotFoundError:
         raise ApiError(404, f"{stored.path!r} no longer exists: it was replaced, deleted or expired.")
+
+
+@contextmanager
+def tool_call(*, account: Account, tool: str, parameters: dict, input_path: str, cost: float):
+    """Log the call, charge for it (refunded on failure) and hold an inference slot until done."""
+    deadline = inference.deadline_start()
+    with (
+        job_record(account=account, tool=tool, parameters=parameters, input_path=input_path) as job,
+        credits_hold(account=account, amount=cost),
+        inference.inference_gate().slot(deadline=deadline),
+    ):
+        yield job, deadline
 
 
 # ---- remove-bg ------------------------------------------------------------------------------
@@ -141,12 +154,8 @@ def removebg_process(*, account: Account, request: RemoveBgRequest) -> list[Stor
     mask_file = files.file_get(account=account, path=request.mask_path, field="mask_file_path") if request.mask_path else None
     parameters = {"quality": request.quality, "mask_file_path": request.mask_path,
                   "variants": [{"output_file_path": v.output_path, **_variant_summary(v.variant)} for v in request.variants]}
-    deadline = inference.deadline_start()
-    with (
-        job_record(account=account, tool="remove-bg", parameters=parameters, input_path=request.input_path) as job,
-        credits_hold(account=account, amount=settings.BGCUT_CREDIT_COST_REMOVE_BG),
-        inference.inference_gate().slot(deadline=deadline),
-    ):
+    with tool_call(account=account, tool="remove-bg", parameters=parameters, input_path=request.input_path,
+                   cost=settings.BGCUT_CREDIT_COST_REMOVE_BG) as (job, deadline):
         timer = _Timer()
         # A huge JPEG may decode at a reduced scale, unless a crop needs the full resolution.
         autocrop = any(v.variant.autocrop for v in request.variants)
@@ -279,12 +288,8 @@ def aicut_segment(*, account: Account, request: AICutRequest) -> StoredFile:
     parameters = {"output_path": request.output_path, "output_type": request.output_type,
                   "foreground_points": [[p.x, p.y] for p in request.points if p.positive],
                   "background_points": [[p.x, p.y] for p in request.points if not p.positive]}
-    deadline = inference.deadline_start()
-    with (
-        job_record(account=account, tool="ai-cut", parameters=parameters, input_path=request.input_path) as job,
-        credits_hold(account=account, amount=settings.BGCUT_CREDIT_COST_AI_CUT),
-        inference.inference_gate().slot(deadline=deadline),
-    ):
+    with tool_call(account=account, tool="ai-cut", parameters=parameters, input_path=request.input_path,
+                   cost=settings.BGCUT_CREDIT_COST_AI_CUT) as (job, deadline):
         timer = _Timer()
         mask = inference.aicut().segment(image=rgb, image_key=source.sha256, points=request.points)
         timer.mark("segment")
