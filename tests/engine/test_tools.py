@@ -323,6 +323,20 @@ class TestAICut:
         assert response.status_code == 400
         assert "image/png" in response.json()["detail"]
 
+    def test_replacing_the_input_at_the_same_path_is_not_served_from_the_cache(self, acme, fake_store):
+        _, _, client = acme
+        put(client)
+        body = {"input_file_path": "p/p.jpg", "output_file_path": "p/s.jpg", "output_type": "mask",
+                "foreground_points": [{"x": 160, "y": 120}]}
+        client.post(AI_CUT, body, format="json")
+        client.post(AI_CUT, body, format="json")
+        assert fake_store.passes == 1, "a second click on the same image reuses the cached prior"
+        put(client, data=photo_bytes(size=(200, 150)))  # another image under the same name
+        response = client.post(AI_CUT, {**body, "foreground_points": [{"x": 100, "y": 75}]}, format="json")
+        assert response.status_code == 200, response.json()
+        assert fake_store.passes == 2
+        assert fetch_image(client, "p/s.jpg").size == (200, 150)
+
     def test_a_missing_input_is_a_404(self, acme, fake_store):
         response = acme[2].post(AI_CUT, {"input_file_path": "p/none.jpg", "output_file_path": "p/s.jpg"},
                                 format="json")
