@@ -127,7 +127,8 @@ def main() -> None:
         if server:
             server.close()
     rows.append(("worker peak RSS (VmHWM)", f"{peak:.0f} MB" if peak else "n/a (remote server)"))
-    table = "\n".join(["| measurement | result |", "|---|---|"] + [f"| {a} | {b} |" for a, b in rows])
+    table = "\n".join(["## Latency through the HTTP API, and memory", "", "| measurement | result |", "|---|---|"]
+                      + [f"| {a} | {b} |" for a, b in rows])
     print(table)
     if args.write:
         section_write(args.write, "latency", table + f"\n\n{args.repeat} runs each, medians unless marked; "
