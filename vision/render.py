@@ -347,14 +347,16 @@ def _encode(pixels: np.ndarray, *, variant: Variant) -> bytes:
 def _png_encode(pixels: np.ndarray) -> bytes:
     """A lossless 8-bit RGB/RGBA PNG, written for speed on large images.
 
-    Pillow's writer takes ~13 s for a 12 MP RGBA photo at its default level and ~2 s at level 1;
-    OpenCV's libpng at level 1 with the RLE strategy takes ~1 s and makes smaller files.
+    Pillow's writer takes ~13 s for a 12 MP RGBA photo at its default level and ~1 s at level 1;
+    libpng through OpenCV at level 1 with one fixed row filter (Sub) takes ~0.2 s: trying every
+    filter on every row, as the default does, doubles the time to save ~25 % of the bytes.
     """
     code = cv2.COLOR_RGBA2BGRA if pixels.shape[2] == 4 else cv2.COLOR_RGB2BGR
     ok, encoded = cv2.imencode(
         ".png",
         cv2.cvtColor(pixels, code),
-        [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE],
+        [cv2.IMWRITE_PNG_COMPRESSION, 1, cv2.IMWRITE_PNG_STRATEGY, cv2.IMWRITE_PNG_STRATEGY_RLE,
+         cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB],
     )
     if not ok:
         raise RuntimeError("OpenCV could not encode the PNG")
