@@ -46,6 +46,16 @@ def clock(monkeypatch):
 
 
 @pytest.fixture
+def tokens_clock(monkeypatch):
+    """The tokens app's own clock seam (it may not import engine), frozen; tests set state["now"]."""
+    from tests.tokens.fakes import TOKENS_NOW
+
+    state = {"now": TOKENS_NOW}
+    monkeypatch.setattr("tokens.clock.now", lambda: state["now"])
+    return state
+
+
+@pytest.fixture
 def make_account(db):
     from engine.keys import account_get_or_create, api_key_create
 

@@ -1,5 +1,5 @@
 """/embed/ticket/ (a customer's backend, with its API key) and /embed/ (the framed editor)."""
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -8,16 +8,10 @@ from django.test import Client
 from tests.tokens.fakes import CANARY_KEY
 from tokens import client, embed
 
-NOW = datetime(2026, 11, 24, 4, 0, 0, tzinfo=timezone.utc)
+from tests.tokens.fakes import TOKENS_NOW as NOW
 CUSTOMER_KEY = "customer-key-123"
 PARENT = "https://shop.example"
 
-
-@pytest.fixture
-def frozen(monkeypatch):
-    state = {"now": NOW}
-    monkeypatch.setattr("tokens.clock.now", lambda: state["now"])
-    return state
 
 
 @pytest.fixture
@@ -157,9 +151,9 @@ def test_a_same_site_embed_session_survives_a_reload(upstream, db):
     assert reload["Content-Security-Policy"] == f"frame-ancestors {PARENT}"
 
 
-def test_the_embed_page_refuses_an_expired_ticket(upstream, db, frozen):
+def test_the_embed_page_refuses_an_expired_ticket(upstream, db, tokens_clock):
     ticket = ticket_request().json()["ticket"]
-    frozen["now"] = NOW + timedelta(seconds=61)
+    tokens_clock["now"] = NOW + timedelta(seconds=61)
     page = Client().get("/embed/", {"ticket": ticket})
     assert page.status_code == 403
     assert "expired" in page.content.decode()

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 
 import requests
 
 CANARY_KEY = "bgk_CANARY_0123456789_do_not_leak_abcdefghij"
+TOKENS_NOW = datetime(2026, 11, 24, 4, 0, 0, tzinfo=timezone.utc)  # where tokens_clock starts
 
 
 class FakeResponse(requests.Response):

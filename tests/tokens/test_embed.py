@@ -1,19 +1,13 @@
 """Embed tickets (60 s, single use, bound to an allowed origin) and embed sessions (signed, 1 h)."""
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from django.core import signing
 
 from tokens import embed
 
-NOW = datetime(2026, 11, 24, 4, 0, 0, tzinfo=timezone.utc)
+from tests.tokens.fakes import TOKENS_NOW as NOW
 
-
-@pytest.fixture
-def clock(monkeypatch):
-    state = {"now": NOW}
-    monkeypatch.setattr("tokens.clock.now", lambda: state["now"])
-    return state
 
 
 @pytest.fixture(autouse=True)
@@ -50,14 +44,14 @@ def test_it_refuses_an_origin_that_is_not_allowed():
         embed.origin_check(origin="http://shop.example")  # scheme is part of the origin
 
 
-def test_it_redeems_a_ticket_once_for_its_origin(clock):
+def test_it_redeems_a_ticket_once_for_its_origin(tokens_clock):
     ticket = embed.embed_ticket_issue(origin="https://shop.example")
     assert embed.embed_ticket_redeem(ticket=ticket) == "https://shop.example"
     with pytest.raises(embed.TicketReused):
         embed.embed_ticket_redeem(ticket=ticket)
 
 
-def test_two_tickets_for_one_origin_are_independent(clock):
+def test_two_tickets_for_one_origin_are_independent(tokens_clock):
     first = embed.embed_ticket_issue(origin="https://shop.example")
     second = embed.embed_ticket_issue(origin="https://shop.example")
     assert first != second
@@ -65,17 +59,17 @@ def test_two_tickets_for_one_origin_are_independent(clock):
     assert embed.embed_ticket_redeem(ticket=second) == "https://shop.example"
 
 
-def test_a_ticket_expires_after_its_ttl(clock):
+def test_a_ticket_expires_after_its_ttl(tokens_clock):
     ticket = embed.embed_ticket_issue(origin="https://shop.example")
-    clock["now"] = NOW + timedelta(seconds=59)
+    tokens_clock["now"] = NOW + timedelta(seconds=59)
     embed.embed_ticket_redeem(ticket=ticket)
     late = embed.embed_ticket_issue(origin="https://shop.example")
-    clock["now"] += timedelta(seconds=60)
+    tokens_clock["now"] += timedelta(seconds=60)
     with pytest.raises(embed.TicketExpired):
         embed.embed_ticket_redeem(ticket=late)
 
 
-def test_a_tampered_ticket_is_refused(clock):
+def test_a_tampered_ticket_is_refused(tokens_clock):
     ticket = embed.embed_ticket_issue(origin="https://shop.example")
     payload = signing.loads(ticket, salt=embed.TICKET_SALT)
     forged_payload = signing.dumps({**payload, "o": "https://evil.example"}, salt="wrong-salt")
@@ -84,36 +78,36 @@ def test_a_tampered_ticket_is_refused(clock):
             embed.embed_ticket_redeem(ticket=forged)
 
 
-def test_a_session_token_cannot_be_used_as_a_ticket(clock):
+def test_a_session_token_cannot_be_used_as_a_ticket(tokens_clock):
     _, session_token = embed.embed_session_issue(origin="https://shop.example")
     with pytest.raises(embed.TicketInvalid):
         embed.embed_ticket_redeem(ticket=session_token)
 
 
-def test_a_ticket_stops_working_when_its_origin_is_removed(clock, settings):
+def test_a_ticket_stops_working_when_its_origin_is_removed(tokens_clock, settings):
     ticket = embed.embed_ticket_issue(origin="https://shop.example")
     settings.BGCUT_EMBED_ALLOWED_ORIGINS = ["http://localhost:8123"]
     with pytest.raises(embed.OriginNotAllowed):
         embed.embed_ticket_redeem(ticket=ticket)
 
 
-def test_an_embed_session_lasts_its_ttl(clock):
+def test_an_embed_session_lasts_its_ttl(tokens_clock):
     session, token = embed.embed_session_issue(origin="https://shop.example")
     assert session.expires_at == NOW + timedelta(hours=1)
-    clock["now"] = NOW + timedelta(seconds=3599)
+    tokens_clock["now"] = NOW + timedelta(seconds=3599)
     assert embed.embed_session_verify(token=token) == session
-    clock["now"] = NOW + timedelta(seconds=3600)
+    tokens_clock["now"] = NOW + timedelta(seconds=3600)
     with pytest.raises(embed.EmbedSessionInvalid):
         embed.embed_session_verify(token=token)
 
 
-def test_a_ticket_cannot_be_used_as_an_embed_session(clock):
+def test_a_ticket_cannot_be_used_as_an_embed_session(tokens_clock):
     ticket = embed.embed_ticket_issue(origin="https://shop.example")
     with pytest.raises(embed.EmbedSessionInvalid):
         embed.embed_session_verify(token=ticket)
 
 
-def test_an_embed_session_ends_when_its_origin_is_removed(clock, settings):
+def test_an_embed_session_ends_when_its_origin_is_removed(tokens_clock, settings):
     _, token = embed.embed_session_issue(origin="https://shop.example")
     settings.BGCUT_EMBED_ALLOWED_ORIGINS = []
     with pytest.raises(embed.EmbedSessionInvalid):

@@ -1,6 +1,6 @@
 """/mint-token/ against a patched upstream client: who may mint, CSRF, rate limit, error mapping."""
 import logging
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 import pytest
 from django.test import Client
@@ -8,14 +8,8 @@ from django.test import Client
 from tests.tokens.fakes import CANARY_KEY
 from tokens import client, embed, services
 
-NOW = datetime(2026, 11, 24, 4, 0, 0, tzinfo=timezone.utc)
+from tests.tokens.fakes import TOKENS_NOW as NOW
 
-
-@pytest.fixture
-def clock(monkeypatch):
-    state = {"now": NOW}
-    monkeypatch.setattr("tokens.clock.now", lambda: state["now"])
-    return state
 
 
 @pytest.fixture
@@ -47,7 +41,7 @@ def signed_in(user):
     return browser
 
 
-def test_it_mints_a_scoped_short_lived_token_for_a_signed_in_user(signed_in, upstream, clock):
+def test_it_mints_a_scoped_short_lived_token_for_a_signed_in_user(signed_in, upstream, tokens_clock):
     response = signed_in.post("/mint-token/")
     assert response.status_code == 200
     assert response.json() == {"access_token": "tok-abc", "expires_at": "2026-11-24T04:02:00Z"}
@@ -63,7 +57,7 @@ def test_it_asks_for_exactly_the_paths_the_editor_calls():
     assert "*" not in services.EDITOR_TOKEN_PATHS
 
 
-def test_it_uses_the_ttl_setting(signed_in, upstream, clock, settings):
+def test_it_uses_the_ttl_setting(signed_in, upstream, tokens_clock, settings):
     settings.BGCUT_MINT_TTL = 30
     response = signed_in.post("/mint-token/")
     assert upstream["calls"][0]["expires_in"] == 30
@@ -148,9 +142,9 @@ def test_it_refuses_a_forged_csrf_header(user, upstream):
     assert upstream["calls"] == []
 
 
-def test_it_rate_limits_each_user_with_retry_after(signed_in, upstream, clock, settings, django_user_model):
+def test_it_rate_limits_each_user_with_retry_after(signed_in, upstream, tokens_clock, settings, django_user_model):
     settings.BGCUT_MINT_RATE = "3/min"
-    clock["now"] = NOW + timedelta(seconds=15)
+    tokens_clock["now"] = NOW + timedelta(seconds=15)
     assert [signed_in.post("/mint-token/").status_code for _ in range(3)] == [200, 200, 200]
     limited = signed_in.post("/mint-token/")
     assert limited.status_code == 429
@@ -162,7 +156,7 @@ def test_it_rate_limits_each_user_with_retry_after(signed_in, upstream, clock, s
     other.force_login(django_user_model.objects.create_user("bob", password="pw-bob-12345"))
     assert other.post("/mint-token/").status_code == 200
 
-    clock["now"] = NOW + timedelta(seconds=61)
+    tokens_clock["now"] = NOW + timedelta(seconds=61)
     assert signed_in.post("/mint-token/").status_code == 200
 
 
@@ -175,12 +169,12 @@ def test_it_mints_for_an_embed_session_header_without_csrf(upstream, settings):
     assert response.json()["access_token"] == "tok-abc"
 
 
-def test_it_refuses_a_forged_or_expired_embed_session_header(upstream, settings, clock):
+def test_it_refuses_a_forged_or_expired_embed_session_header(upstream, settings, tokens_clock):
     settings.BGCUT_EMBED_ALLOWED_ORIGINS = ["https://shop.example"]
     _, token = embed.embed_session_issue(origin="https://shop.example")
     forged = Client().post("/mint-token/", headers={embed.SESSION_HEADER: token[:-2] + "xx"})
     assert forged.status_code == 401
-    clock["now"] = NOW + timedelta(seconds=settings.BGCUT_EMBED_SESSION_TTL + 1)
+    tokens_clock["now"] = NOW + timedelta(seconds=settings.BGCUT_EMBED_SESSION_TTL + 1)
     expired = Client().post("/mint-token/", headers={embed.SESSION_HEADER: token})
     assert expired.status_code == 401
     assert "expired" in expired.json()["detail"]
