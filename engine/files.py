@@ -127,18 +127,19 @@ def files_publish(
             except OSError:
                 shutil.copyfile(new.source, destination)
             staged.append((new, blob, destination.stat().st_size, _sha256_of(destination)))
-        replaced = _rows_swap(account=account, staged=staged, now=now, expires_at=expires_at)
+        created, replaced = _rows_swap(account=account, staged=staged, now=now, expires_at=expires_at)
     except BaseException:
         for _, blob, _, _ in staged:
             blob_path(blob).unlink(missing_ok=True)
         raise
     for blob in replaced:
         blob_path(blob).unlink(missing_ok=True)
-    return [StoredFile.objects.get(account=account, path=new.path) for new, *_ in staged]
+    return created
 
 
 @transaction.atomic
-def _rows_swap(*, account, staged, now, expires_at) -> list[str]:
+def _rows_swap(*, account, staged, now, expires_at) -> tuple[list[StoredFile], list[str]]:
+    """Point each path at its new blob; returns the new rows and the blobs they replaced."""
     Account.objects.select_for_update().filter(pk=account.pk).first()  # one writer per account
     paths = {new.path for new, *_ in staged}
     existing = {f.path: f for f in StoredFile.objects.filter(account=account, path__in=paths)}
@@ -152,17 +153,17 @@ def _rows_swap(*, account, staged, now, expires_at) -> list[str]:
             f"Storage quota exceeded: this would use {used - live_existing + incoming:,} of "
             f"{quota:,} bytes. Delete files or wait for them to expire.",
         )
-    replaced = []
+    created, replaced = [], []
     for new, blob, size, sha256 in staged:
         old = existing.pop(new.path, None) or StoredFile.objects.filter(account=account, path=new.path).first()
         if old is not None:
             replaced.append(old.blob)
             old.delete()
-        StoredFile.objects.create(
+        created.append(StoredFile.objects.create(
             account=account, path=new.path, blob=blob, size=size, content_type=new.content_type,
             width=new.width, height=new.height, sha256=sha256, created_at=now, expires_at=expires_at,
-        )
-    return replaced
+        ))
+    return created, replaced
 
 
 def file_write_bytes(
