@@ -8,6 +8,8 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from lib.ratelimit import rate_parse
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -203,6 +205,13 @@ BGCUT_EMBED_ALLOWED_ORIGINS = env.list("BGCUT_EMBED_ALLOWED_ORIGINS", default=[]
 BGCUT_MINT_RATE = env.str("BGCUT_MINT_RATE", default="30/min")
 BGCUT_EMBED_TICKET_TTL = env.int("BGCUT_EMBED_TICKET_TTL", default=60)
 BGCUT_EMBED_SESSION_TTL = env.int("BGCUT_EMBED_SESSION_TTL", default=3600)
+
+# A malformed rate stops the server at start-up instead of failing every request later.
+for _name in ("BGCUT_RATE_LIMIT", "BGCUT_MINT_RATE"):
+    try:
+        rate_parse(globals()[_name])
+    except ValueError as _error:
+        raise ImproperlyConfigured(f"{_name}: {_error}") from None
 
 LOGGING = {
     "version": 1,

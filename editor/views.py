@@ -100,7 +100,7 @@ def embed_ticket(request: HttpRequest) -> JsonResponse:
     if scheme.lower() != "token" or not api_key:
         return _error(401, "Send your API key as 'Authorization: Token YOUR_API_KEY'.",
                       WWW_Authenticate="Token")
-    rate = services.rate_parse(text=settings.BGCUT_MINT_RATE)
+    rate = services.rate_parse(settings.BGCUT_MINT_RATE)
     if wait := services.rate_check(scope="embed-ticket", subject=_client_ip(request), rate=rate):
         return _error(429, f"Too many embed tickets requested: retry after {wait} seconds.", Retry_After=str(wait))
     try:

@@ -94,7 +94,7 @@ def mint_token(request: HttpRequest) -> JsonResponse:
         return minter
     if minter.needs_csrf and (reason := _csrf_failure(request)):
         return _error(403, f"CSRF check failed ({reason}): reload the page and try again.")
-    rate = services.rate_parse(text=settings.BGCUT_MINT_RATE)
+    rate = services.rate_parse(settings.BGCUT_MINT_RATE)
     if wait := services.rate_check(scope="mint", subject=minter.subject, rate=rate):
         return _error(429, f"Too many tokens minted: retry after {wait} seconds.", Retry_After=str(wait))
     try:

@@ -1,4 +1,4 @@
-"""Rate parsing and the fixed-window limiter."""
+"""The mint rate check, counted by lib.ratelimit under the tokens clock."""
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -6,19 +6,6 @@ import pytest
 from tokens import services
 
 NOW = datetime(2026, 11, 24, 4, 0, 10, tzinfo=timezone.utc)
-
-
-@pytest.mark.parametrize(("text", "limit", "period"), [
-    ("30/min", 30, 60), ("5/s", 5, 1), (" 100 / hour ", 100, 3600), ("1/day", 1, 86400),
-])
-def test_it_parses_a_rate(text, limit, period):
-    assert services.rate_parse(text=text) == services.Rate(limit=limit, period_s=period)
-
-
-@pytest.mark.parametrize("text", ["", "30", "x/min", "30/fortnight", "0/min", "-1/min"])
-def test_it_refuses_a_malformed_rate(text):
-    with pytest.raises(ValueError):
-        services.rate_parse(text=text)
 
 
 def test_it_counts_per_subject_and_scope_and_resets_with_the_window(monkeypatch):

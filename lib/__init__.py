@@ -1,0 +1,1 @@
+"""Plumbing shared by several apps (no app imports another's internals through here)."""
