@@ -283,7 +283,8 @@ def test_an_expired_token_is_re_minted_before_the_next_call(signed_in, server, t
     assert expired.status_code == 401, "the first token should have expired by now"
     page.get_by_test_id("run-remove-bg").click()
     page.get_by_test_id("result-item").first.wait_for()
-    assert len(mints.requests) == mint_count + 1
+    # At least one fresh mint before the call; a slow machine may renew once more while it runs.
+    assert len(mints.requests) >= mint_count + 1
     assert mints.requests[-1].headers["x-csrftoken"]
     process = [r for r in calls.requests if REMOVE_BG in r.url][0]
     assert process.headers["authorization"] != first_token
