@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Mapping
@@ -199,7 +200,9 @@ def venv_prepare(*, venv: Path, log: Log, size_of: Callable[[str], int | None] =
         raise ExportRefused(problem)
     # Install exactly the checked plan: the same names and versions, nothing resolved afresh.
     pinned = [f"{item['metadata']['name']}=={item['metadata']['version']}" for item in report["install"]]
-    result = pip_run(["--python", str(python), "install", "--quiet", "--no-deps", *pinned], log=log)
+    # --no-compile: byte-compiling torch's thousands of modules costs minutes on a busy machine, and this
+    # venv runs one script once.
+    result = pip_run(["--python", str(python), "install", "--quiet", "--no-deps", "--no-compile", *pinned], log=log)
     if result.returncode != 0:
         raise ExportRefused(f"installing the exporter failed: {result.stderr.strip()[-300:]}")
     return python
@@ -252,12 +255,14 @@ def mobilesam_export(*, dest: Path, log: Log = print, venv: Path = EXPORT_VENV) 
             f"Delete {stamp} to try again.")
         return False
     log("export MobileSAM to ONNX (once; a throwaway venv with torch)")
+    started = time.monotonic()
     try:
         with tempfile.TemporaryDirectory(prefix="bgcut-sam-export-") as tmp:
             work = Path(tmp)
             archive = archive_download(workdir=work, log=log)
             code_root, checkpoint = archive_extract(archive=archive, workdir=work)
             python = venv_prepare(venv=venv, log=log)
+            log(f"exporter installed after {time.monotonic() - started:.0f} s")
             out = work / "out"
             result = subprocess.run(
                 [str(python), str(EXPORT_SCRIPT), "--code", str(code_root), "--checkpoint", str(checkpoint),
@@ -276,6 +281,7 @@ def mobilesam_export(*, dest: Path, log: Log = print, venv: Path = EXPORT_VENV) 
                 file_write_atomic(dest=dest / model.file_name, parts=[out / model.file_name],
                                   sha256=model.sha256, size=model.size)
                 log(f"wrote {dest / model.file_name}")
+            log(f"MobileSAM exported in {time.monotonic() - started:.0f} s")
     except ExportRefused as exc:
         dest.mkdir(parents=True, exist_ok=True)
         stamp.write_text(f"{exc}\n")
