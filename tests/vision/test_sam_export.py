@@ -178,8 +178,9 @@ def fake_export(tmp_path, monkeypatch):
 
     def venv_prepare(*, venv, log):
         calls.append("venv")
-        if state["refuse"]:
-            raise ExportRefused(state["refuse"])
+        refuse = state["refuse"]
+        if refuse:
+            raise refuse if isinstance(refuse, ExportRefused) else ExportRefused(refuse)
         return Path("/venv/bin/python")
 
     def run(cmd, **kwargs):
@@ -225,6 +226,17 @@ def test_a_refused_export_leaves_a_stamp_so_the_next_run_skips_it(tmp_path, fake
     (dest / sam_export.REFUSED_STAMP).unlink()
     state["refuse"] = None
     assert sam_export.mobilesam_export(dest=dest, log=lines.append, venv=tmp_path / "venv") is True
+
+
+def test_a_failed_download_falls_back_without_a_stamp_so_the_next_run_tries_again(tmp_path, fake_export):
+    calls, state = fake_export
+    state["refuse"] = ExportRefused("installing the exporter failed: no network", lasting=False)
+    dest = tmp_path / "models"
+    assert sam_export.mobilesam_export(dest=dest, log=lambda line: None, venv=tmp_path / "venv") is False
+    assert not (dest / sam_export.REFUSED_STAMP).exists()
+    state["refuse"] = None
+    assert sam_export.mobilesam_export(dest=dest, log=lambda line: None, venv=tmp_path / "venv") is True
+    assert calls == ["download", "venv", "download", "venv", "export", "check"]
 
 
 def test_an_export_with_other_bytes_than_the_pin_is_not_installed(tmp_path, fake_export):
