@@ -200,11 +200,10 @@ BGCUT_API_BASE = env.str("BGCUT_API_BASE", default="http://127.0.0.1:8000").rstr
 BGCUT_PUBLIC_API_BASE = env.str("BGCUT_PUBLIC_API_BASE", default="").rstrip("/")
 BGCUT_API_KEY = env.str("BGCUT_API_KEY", default="")
 BGCUT_MINT_TTL = env.int("BGCUT_MINT_TTL", default=120)
+# Parent pages that may frame /embed/; the embedded editor gets its tokens from them, never from us.
 BGCUT_EMBED_ALLOWED_ORIGINS = env.list("BGCUT_EMBED_ALLOWED_ORIGINS", default=[])
-# Per signed-in user / embed session (and per client IP for /embed/ticket/); counted in CACHES.
+# Per signed-in user; counted in CACHES.
 BGCUT_MINT_RATE = env.str("BGCUT_MINT_RATE", default="30/min")
-BGCUT_EMBED_TICKET_TTL = env.int("BGCUT_EMBED_TICKET_TTL", default=60)
-BGCUT_EMBED_SESSION_TTL = env.int("BGCUT_EMBED_SESSION_TTL", default=3600)
 
 # A malformed rate stops the server at start-up instead of failing every request later.
 for _name in ("BGCUT_RATE_LIMIT", "BGCUT_MINT_RATE"):
