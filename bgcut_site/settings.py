@@ -205,8 +205,14 @@ BGCUT_EMBED_ALLOWED_ORIGINS = env.list("BGCUT_EMBED_ALLOWED_ORIGINS", default=[]
 # Per signed-in user; counted in CACHES.
 BGCUT_MINT_RATE = env.str("BGCUT_MINT_RATE", default="30/min")
 
+# Failed sign-ins (site and admin), per username and per client address; then 429 until the window ends.
+# 10 an hour lets a person who mistypes try again and again, yet leaves a guesser 240 tries a day per
+# account; an address gets more, since an office or a NAT may share one.
+BGCUT_LOGIN_RATE = env.str("BGCUT_LOGIN_RATE", default="10/hour")
+BGCUT_LOGIN_ADDRESS_RATE = env.str("BGCUT_LOGIN_ADDRESS_RATE", default="50/hour")
+
 # A malformed rate stops the server at start-up instead of failing every request later.
-for _name in ("BGCUT_RATE_LIMIT", "BGCUT_MINT_RATE"):
+for _name in ("BGCUT_RATE_LIMIT", "BGCUT_MINT_RATE", "BGCUT_LOGIN_RATE", "BGCUT_LOGIN_ADDRESS_RATE"):
     try:
         rate_parse(globals()[_name])
     except ValueError as _error:

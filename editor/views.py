@@ -1,5 +1,8 @@
-"""The editor page, the embed page and the staff ops page: thin views over services."""
+"""The editor page, the embed page, the staff ops page and sign-in throttling: thin views over services."""
 from __future__ import annotations
+
+import functools
+import math
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -9,7 +12,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.clickjacking import xframe_options_exempt
 
-from editor import embed, ops
+from editor import embed, ops, signin
 from tokens import client
 
 JOB_STATUSES = ("ok", "failed", "running")
@@ -61,6 +64,26 @@ def embed_page(request: HttpRequest) -> HttpResponse:
     response = render(request, "editor/editor.html", _editor_context(embed_origin=origin))
     response["Content-Security-Policy"] = _frame_ancestors([origin])
     return response
+
+
+def signin_throttled(view):
+    """Wrap a sign-in view: a POST while the username or the address is locked out is a 429 page."""
+
+    @functools.wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.method == "POST":
+            lockout = signin.signin_lockout(
+                username=request.POST.get("username", ""), address=signin.client_address(request)
+            )
+            if lockout:
+                context = {"minutes": math.ceil(lockout.retry_after / 60), "until": lockout.until,
+                           "retry_url": request.get_full_path()}
+                response = render(request, "registration/locked.html", context, status=429)
+                response["Retry-After"] = str(lockout.retry_after)
+                return response
+        return view(request, *args, **kwargs)
+
+    return wrapper
 
 
 def _page_number(raw: str) -> int:
