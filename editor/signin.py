@@ -7,6 +7,7 @@ the password is checked, so a guesser learns nothing more until the window ends.
 from __future__ import annotations
 
 import hashlib
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,6 +25,14 @@ ADDRESS_SCOPE = "signin-address"
 class Lockout:
     retry_after: int  # seconds until sign-in may be tried again
     until: datetime
+
+
+def wait_words(seconds: int) -> str:
+    """'12 minutes', '1 minute', '3 hours': how long a person waits, rounded up."""
+    minutes = math.ceil(seconds / 60)
+    if minutes <= 90:
+        return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return f"{math.ceil(minutes / 60)} hours"
 
 
 def client_address(request: HttpRequest | None) -> str:

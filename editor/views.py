@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import functools
-import math
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
@@ -76,7 +75,7 @@ def signin_throttled(view):
                 username=request.POST.get("username", ""), address=signin.client_address(request)
             )
             if lockout:
-                context = {"minutes": math.ceil(lockout.retry_after / 60), "until": lockout.until,
+                context = {"wait": signin.wait_words(lockout.retry_after), "until": lockout.until,
                            "retry_url": request.get_full_path()}
                 response = render(request, "registration/locked.html", context, status=429)
                 response["Retry-After"] = str(lockout.retry_after)

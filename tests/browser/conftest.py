@@ -35,6 +35,9 @@ CHROMIUM_ARGS = [
 MINT_TTL_S = 5
 USER = ("alice", "alice-browser-pw-1")
 STAFF = ("olga", "olga-browser-pw-1")
+LOCKED_OUT = ("victor", "victor-browser-pw-1")  # only the sign-in throttling test uses (and locks) it
+# A day-long window: the count cannot reset in the middle of that test (a fixed window ends on the hour).
+LOGIN_RATE = "10/day"
 
 
 def _free_port() -> int:
@@ -113,6 +116,7 @@ def server(tmp_path_factory) -> Server:
         "BGCUT_MINT_RATE": "1000/min",
         "BGCUT_RATE_LIMIT": "2000/min",
         "BGCUT_EMBED_ALLOWED_ORIGINS": parent_origin,
+        "BGCUT_LOGIN_RATE": LOGIN_RATE,
         "BGCUT_SWEEP_INTERVAL": "0",
         "BGCUT_INFERENCE_QUEUE": "8",
         "BGCUT_LOG_LEVEL": "WARNING",
@@ -123,6 +127,8 @@ def server(tmp_path_factory) -> Server:
     api_key = _manage("create_api_key", "site", "--operator", env=env).strip().splitlines()[-1].strip()
     customer_key = _manage("create_api_key", "customer", env=env).strip().splitlines()[-1].strip()
     _manage("create_demo_user", "--username", USER[0], "--password", USER[1],
+            "--staff-username", STAFF[0], "--staff-password", STAFF[1], env=env)
+    _manage("create_demo_user", "--username", LOCKED_OUT[0], "--password", LOCKED_OUT[1],
             "--staff-username", STAFF[0], "--staff-password", STAFF[1], env=env)
     env["BGCUT_API_KEY"] = api_key
     log = open(var / "server.log", "w")

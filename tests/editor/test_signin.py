@@ -101,3 +101,9 @@ def test_a_malformed_sign_in_rate_stops_the_server_at_start_up(tmp_path, name):
                           text=True, timeout=120)
     assert done.returncode != 0
     assert f"{name}: A rate must look like '30/min'" in done.stderr
+
+
+@pytest.mark.parametrize(("seconds", "words"), [(1, "1 minute"), (60, "1 minute"), (61, "2 minutes"),
+                                                 (5400, "90 minutes"), (5401, "2 hours"), (41_520, "12 hours")])
+def test_the_wait_is_said_in_minutes_or_hours(seconds, words):
+    assert signin.wait_words(seconds) == words
