@@ -1,7 +1,7 @@
 """The site's one rate limiter: one parser for 'N/period' settings and one fixed-window counter.
 
 Counters live in Django's default cache: per process with the default local-memory cache, shared
-between processes and nodes when CACHE_URL points at Redis. `/v3/`, `/mint-token/`, embed tickets
+between processes and nodes when CACHE_URL points at Redis. `/v3/`, `/mint-token/`
 and sign-in all count here, each under its own scope.
 """
 from __future__ import annotations

@@ -31,7 +31,7 @@ def test_wrong_passwords_lock_the_account_with_a_429_page_saying_when_to_try_aga
     assert submit(page, LOCKED_OUT[0], LOCKED_OUT[1]) == 429
     message = page.get_by_test_id("signin-locked").inner_text()
     assert "Too many wrong passwords" in message
-    assert re.search(r"Try again in \d+ minutes? \(after \d\d:\d\d UTC\)\.", message), message
+    assert re.search(r"Try again in \d+ (minutes?|hours) \(after \d\d:\d\d UTC\)\.", message), message
     shot(page, "locked")
     page.get_by_role("link", name="Back to the sign-in page").click()
     assert submit(page, LOCKED_OUT[0], LOCKED_OUT[1]) == 429

@@ -1,4 +1,4 @@
-"""The one rate parser and fixed-window counter shared by /v3/, /mint-token/, embed tickets and sign-in."""
+"""The one rate parser and fixed-window counter shared by /v3/, /mint-token/ and sign-in."""
 import pytest
 
 from lib.ratelimit import Rate, rate_hit, rate_parse, rate_peek
