@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
+import requests
 
 from tests.browser.conftest import ROOT, photo_jpeg
 
@@ -162,3 +163,15 @@ def test_the_editor_will_not_open_for_a_parent_that_is_not_allowed(host, server,
     frame = page.frame(url=re.compile(r"/embed/"))
     assert frame is None or frame.locator("#editor").count() == 0
     shot(page, "not-allowed")
+
+
+@pytest.mark.parametrize("origin", ["https://[::1", "https://shop.example:99999", ""])
+def test_through_gunicorn_a_malformed_origin_is_a_400_with_a_sentence(server, origin):
+    response = requests.get(f"{server.base}/embed/", params={"origin": origin}, timeout=10)
+    assert response.status_code == 400
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json()["detail"].endswith(".")
+    page = requests.get(f"{server.base}/embed/", params={"origin": origin}, headers={"Accept": "text/html"},
+                        timeout=10)
+    assert page.status_code == 400
+    assert "The editor cannot open here" in page.text
