@@ -200,14 +200,19 @@ BGCUT_API_BASE = env.str("BGCUT_API_BASE", default="http://127.0.0.1:8000").rstr
 BGCUT_PUBLIC_API_BASE = env.str("BGCUT_PUBLIC_API_BASE", default="").rstrip("/")
 BGCUT_API_KEY = env.str("BGCUT_API_KEY", default="")
 BGCUT_MINT_TTL = env.int("BGCUT_MINT_TTL", default=120)
+# Parent pages that may frame /embed/; the embedded editor gets its tokens from them, never from us.
 BGCUT_EMBED_ALLOWED_ORIGINS = env.list("BGCUT_EMBED_ALLOWED_ORIGINS", default=[])
-# Per signed-in user / embed session (and per client IP for /embed/ticket/); counted in CACHES.
+# Per signed-in user; counted in CACHES.
 BGCUT_MINT_RATE = env.str("BGCUT_MINT_RATE", default="30/min")
-BGCUT_EMBED_TICKET_TTL = env.int("BGCUT_EMBED_TICKET_TTL", default=60)
-BGCUT_EMBED_SESSION_TTL = env.int("BGCUT_EMBED_SESSION_TTL", default=3600)
+
+# Failed sign-ins (site and admin), per username and per client address; then 429 until the window ends.
+# 10 an hour lets a person who mistypes try again and again, yet leaves a guesser 240 tries a day per
+# account; an address gets more, since an office or a NAT may share one.
+BGCUT_LOGIN_RATE = env.str("BGCUT_LOGIN_RATE", default="10/hour")
+BGCUT_LOGIN_ADDRESS_RATE = env.str("BGCUT_LOGIN_ADDRESS_RATE", default="50/hour")
 
 # A malformed rate stops the server at start-up instead of failing every request later.
-for _name in ("BGCUT_RATE_LIMIT", "BGCUT_MINT_RATE"):
+for _name in ("BGCUT_RATE_LIMIT", "BGCUT_MINT_RATE", "BGCUT_LOGIN_RATE", "BGCUT_LOGIN_ADDRESS_RATE"):
     try:
         rate_parse(globals()[_name])
     except ValueError as _error:

@@ -1,15 +1,20 @@
 """Root URLs: the embedded v3 engine, token minting, the editor, admin and API docs."""
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
+from editor.views import signin_throttled
 from engine.errors import json_404, json_500
 
 urlpatterns = [
     path("v3/", include("engine.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+    # Both sign-in forms, throttled per username and per client address (editor/signin.py).
+    path("admin/login/", signin_throttled(admin.site.login)),
     path("admin/", admin.site.urls),
+    path("accounts/login/", signin_throttled(auth_views.LoginView.as_view())),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("tokens.urls")),
     path("", include("editor.urls")),

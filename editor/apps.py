@@ -5,3 +5,11 @@ from django.apps import AppConfig
 class EditorConfig(AppConfig):
     name = "editor"
     verbose_name = "Editor"
+
+    def ready(self):
+        from django.contrib.auth.signals import user_login_failed
+
+        from editor.signin import on_login_failed
+
+        # Every failed sign-in counts, from the site's form and the admin's alike.
+        user_login_failed.connect(on_login_failed, dispatch_uid="bgcut-signin-failures")

@@ -1,7 +1,7 @@
 """The site's one rate limiter: one parser for 'N/period' settings and one fixed-window counter.
 
 Counters live in Django's default cache: per process with the default local-memory cache, shared
-between processes and nodes when CACHE_URL points at Redis. `/v3/`, `/mint-token/`, embed tickets
+between processes and nodes when CACHE_URL points at Redis. `/v3/`, `/mint-token/`
 and sign-in all count here, each under its own scope.
 """
 from __future__ import annotations
@@ -49,12 +49,35 @@ def rate_parse(text: str) -> Rate:
     return Rate(limit=limit, period_s=period)
 
 
+def _key(scope: str, subject: str, window: int) -> str:
+    return f"bgcut:rate:{scope}:{subject}:{window}"
+
+
+def rate_peek(*, scope: str, subject: str, rate: Rate, now: float) -> RateDecision:
+    """Whether one more request of `subject` would be allowed now, without counting it.
+
+    For limits on failures (sign-in): look before the attempt, count only when it fails.
+    """
+    from django.core.cache import cache
+
+    window = int(now // rate.period_s)
+    used = int(cache.get(_key(scope, subject, window)) or 0)
+    reset_at = (window + 1) * rate.period_s
+    return RateDecision(
+        allowed=used < rate.limit,
+        limit=rate.limit,
+        remaining=max(0, rate.limit - used),
+        reset_at=reset_at,
+        retry_after=max(1, int(reset_at - now + 0.999)),
+    )
+
+
 def rate_hit(*, scope: str, subject: str, rate: Rate, now: float) -> RateDecision:
     """Count one request of `subject` in the current window of `rate` (`now` in Unix seconds)."""
     from django.core.cache import cache
 
     window = int(now // rate.period_s)
-    key = f"bgcut:rate:{scope}:{subject}:{window}"
+    key = _key(scope, subject, window)
     cache.add(key, 0, timeout=rate.period_s + 1)
     try:
         used = cache.incr(key)

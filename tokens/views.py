@@ -1,8 +1,11 @@
-"""`/mint-token/`: parse who is asking, check the rate, mint with the server's key, answer JSON."""
+"""`/mint-token/`: for signed-in users of the site's own editor only; mints with the server's key.
+
+The embedded editor never comes here: its tokens come from the page that embeds it, minted with
+that customer's own API key (see static/editor/embed.js), so the server's key serves no embed.
+"""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 
 from django.conf import settings
 from django.http import HttpRequest, JsonResponse
@@ -10,18 +13,11 @@ from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 
-from tokens import client, embed, services
+from tokens import client, services
 
 logger = logging.getLogger(__name__)
 
 KEY_REJECTED = "The server's API key was rejected by the v3 API; ask the operator to set BGCUT_API_KEY."
-
-
-@dataclass(frozen=True)
-class Minter:
-    """Who a token is minted for: the rate-limit subject, and whether CSRF applies."""
-    subject: str
-    needs_csrf: bool
 
 
 class _CsrfCheck(CsrfViewMiddleware):
@@ -43,28 +39,6 @@ def _error(status: int, detail: str, **headers: str) -> JsonResponse:
     return response
 
 
-def _minter(request: HttpRequest) -> Minter | JsonResponse:
-    header = request.headers.get(embed.SESSION_HEADER)
-    if header:
-        # A header no cross-site page can send (no CORS here), holding a secret only the embed page has.
-        try:
-            session = embed.embed_session_verify(token=header)
-        except embed.EmbedError as exc:
-            return _error(401, str(exc))
-        return Minter(subject=f"embed:{session.session_id}", needs_csrf=False)
-    if request.user.is_authenticated:
-        return Minter(subject=f"user:{request.user.pk}", needs_csrf=True)
-    stored = request.session.get(embed.SESSION_KEY)
-    if stored:
-        try:
-            session = embed.embed_session_verify(token=stored)
-        except embed.EmbedError:
-            request.session.pop(embed.SESSION_KEY, None)
-        else:
-            return Minter(subject=f"embed:{session.session_id}", needs_csrf=True)
-    return _error(401, "Sign in first: tokens are minted only for signed-in users and embed sessions.")
-
-
 def _upstream_failure(exc: client.UpstreamError) -> JsonResponse:
     # Log the kind of failure for the operator; never the key, never a token.
     logger.warning("Minting failed upstream: %s: %s", type(exc).__name__, exc)
@@ -83,19 +57,18 @@ def _upstream_failure(exc: client.UpstreamError) -> JsonResponse:
     return _error(502, "The v3 API could not mint a token; try again, or ask the operator to check the logs.")
 
 
-@csrf_exempt  # CSRF is checked below for cookie-based callers; the embed header needs none.
+@csrf_exempt  # CSRF is checked below, so that its failure is a JSON 403 rather than an HTML page.
 @never_cache
 def mint_token(request: HttpRequest) -> JsonResponse:
     """POST -> {"access_token", "expires_at"}: a short-lived token scoped to what the editor calls."""
     if request.method != "POST":
         return _error(405, "Use POST to mint a token.", Allow="POST")
-    minter = _minter(request)
-    if isinstance(minter, JsonResponse):
-        return minter
-    if minter.needs_csrf and (reason := _csrf_failure(request)):
+    if not request.user.is_authenticated:
+        return _error(401, "Sign in first: tokens are minted only for signed-in users of this site's editor.")
+    if reason := _csrf_failure(request):
         return _error(403, f"CSRF check failed ({reason}): reload the page and try again.")
     rate = services.rate_parse(settings.BGCUT_MINT_RATE)
-    if wait := services.rate_check(scope="mint", subject=minter.subject, rate=rate):
+    if wait := services.rate_check(scope="mint", subject=f"user:{request.user.pk}", rate=rate):
         return _error(429, f"Too many tokens minted: retry after {wait} seconds.", Retry_After=str(wait))
     try:
         minted = services.editor_token_mint()

@@ -1,11 +1,14 @@
 // The only module that knows URLs, tokens and the `{"detail"}` error shape.
 //
-// Tokens: minted on demand through the site's /mint-token/ (session + CSRF, or an embed
-// session), cached in memory only, and re-minted before `expires_at`. v3 calls carry
-// `Authorization: AccessToken ...`; a 401 re-mints once, 429/503 wait `Retry-After` and retry.
+// Tokens: from a token source, cached in memory only, and fetched again before they expire. The
+// site's own editor mints through /mint-token/ (session + CSRF); the embedded editor passes a
+// source that asks its host page (embed.js). v3 calls carry `Authorization: AccessToken ...`;
+// a 401 fetches a new token once, 429/503 wait `Retry-After` and retry.
 
 const MAX_ATTEMPTS = 4;
 const MAX_WAIT_S = 60;
+// A path no editor writes: a working token gets a 404 for it, a refused one 401 or 403.
+const TOKEN_CHECK_PATH = "bgcut-token-check/none.png";
 
 /** An error a person can read: `message` is the API's `detail` or a sentence of ours. */
 export class ApiError extends Error {
@@ -86,15 +89,15 @@ function networkError() {
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * A client bound to one page: `apiBase` ("" = same origin), `mintUrl`, and the page's
- * `csrfToken` / `embedSession`. `onWait(seconds, error)` lets the page say it is retrying.
+ * A client bound to one page: `apiBase` ("" = same origin), and where tokens come from: the
+ * site's `mintUrl` with the page's `csrfToken`, or `tokenSource()` -> { accessToken, expiresAt }.
+ * `onWait(seconds, error)` lets the page say it is retrying.
  */
 export function apiCreate({
   apiBase = "",
   mintUrl = "/mint-token/",
   csrfToken = "",
-  embedSession = "",
-  embedSessionHeader = "X-Embed-Session",
+  tokenSource = null,
   onWait = () => {},
   onMint = () => {},
   now = () => Date.now(),
@@ -105,12 +108,11 @@ export function apiCreate({
   let token = null; // { value, renewAt }
   let minting = null;
 
-  async function mint() {
+  /** The site's own editor: POST /mint-token/ with the session cookie and the CSRF token. */
+  async function siteMint() {
     const headers = { Accept: "application/json" };
     if (csrfToken) headers["X-CSRFToken"] = csrfToken;
-    if (embedSession) headers[embedSessionHeader] = embedSession;
     for (let attempt = 1; ; attempt += 1) {
-      const mintedAt = now();
       let response;
       try {
         response = await fetchImpl(mintUrl, { method: "POST", headers, credentials: "same-origin" });
@@ -119,10 +121,7 @@ export function apiCreate({
       }
       if (response.ok) {
         const body = await response.json();
-        const expiresAt = expiryMillis(body.expires_at);
-        token = { value: body.access_token, renewAt: tokenRenewAt({ mintedAt, expiresAt }) };
-        onMint({ expiresAt });
-        return token.value;
+        return { accessToken: body.access_token, expiresAt: expiryMillis(body.expires_at) };
       }
       const error = await errorFromResponse(response);
       if ((response.status === 429 || response.status === 503) && attempt < MAX_ATTEMPTS) {
@@ -133,6 +132,14 @@ export function apiCreate({
       }
       throw error;
     }
+  }
+
+  async function mint() {
+    const mintedAt = now();
+    const { accessToken, expiresAt } = await (tokenSource ?? siteMint)();
+    token = { value: accessToken, renewAt: tokenRenewAt({ mintedAt, expiresAt }) };
+    onMint({ expiresAt });
+    return token.value;
   }
 
   /** A token good for a while yet, minting one if needed; concurrent callers share one mint. */
@@ -233,6 +240,15 @@ export function apiCreate({
 
   return {
     tokenGet,
+
+    /** Prove the token source gives a token the API accepts; throws the API's ApiError when not. */
+    async tokenCheck() {
+      try {
+        await call("GET", `/v3/file-ops/info/?file_path=${encodeURIComponent(TOKEN_CHECK_PATH)}`);
+      } catch (error) {
+        if (error.status !== 404) throw error;
+      }
+    },
 
     /** Upload a Blob; returns its stored path. `onProgress(loaded, total)` follows the bytes sent. */
     async upload({ blob, fileName, uploadPath, onProgress = () => {} }) {

@@ -2,6 +2,7 @@
 // lives in api.js; everything that can be computed without a DOM lives in the other modules.
 import { apiCreate } from "./api.js";
 import { CutSession, pointsRequest } from "./editor.js";
+import { TOKEN_TIMEOUT_MS, embedChannelCreate, startFailure } from "./embed.js";
 import { jpegOrientation } from "./exif.js";
 import { bytesFormat, displayToImage, imageToPercent } from "./geometry.js";
 import {
@@ -25,8 +26,6 @@ const config = {
   csrfToken: root.dataset.csrfToken || "",
   embed: root.dataset.embed === "true",
   parentOrigin: root.dataset.parentOrigin || "",
-  embedSession: root.dataset.embedSession || "",
-  embedSessionHeader: root.dataset.embedSessionHeader || "X-Embed-Session",
 };
 
 // Everything this page stores goes under one folder, so two tabs never overwrite each other.
@@ -48,21 +47,22 @@ const state = {
   beforeUrl: null,
 };
 
+// Embedded, the editor's tokens come from the host page (minted with the customer's own key)
+// and its messages go to that page only: see embed.js for the protocol.
+const channel = config.embed
+  ? embedChannelCreate({ parentOrigin: config.parentOrigin, parent: window.parent, self: window })
+  : null;
+
 const api = apiCreate({
   apiBase: config.apiBase,
   mintUrl: config.mintUrl,
   csrfToken: config.csrfToken,
-  embedSession: config.embedSession,
-  embedSessionHeader: config.embedSessionHeader,
+  tokenSource: channel ? channel.tokenFetch : null,
   onWait: (seconds) => noticeShow(`The server is busy; trying again in ${Math.ceil(seconds)} s…`, seconds),
 });
 
-// ---- Embed: talk to the parent page, and only to the origin the server vouched for ----------
-// Messages: {source: "bgcut", type: "ready"}, {…, type: "result", output_file_paths: [...]},
-// {…, type: "error", status, detail}. Never posted with "*": only to embed_parent_origin.
 function parentPost(type, payload = {}) {
-  if (!config.embed || !config.parentOrigin || window.parent === window) return;
-  window.parent.postMessage({ source: "bgcut", type, ...payload }, config.parentOrigin);
+  channel?.post(type, payload);
 }
 
 // ---- Errors and announcements -----------------------------------------------------------------
@@ -805,8 +805,23 @@ function randomId() {
   return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
+/** Embedded: get a token from the host page and prove it works before saying "ready". */
+async function embedStart() {
+  noticeShow("Connecting to the page around this editor…", TOKEN_TIMEOUT_MS / 1000 + 5);
+  try {
+    await api.tokenCheck();
+  } catch (error) {
+    $("notice").hidden = true;
+    errorShow(startFailure(error), { retry: embedStart });
+    return;
+  }
+  $("notice").hidden = true;
+  announce("The editor is ready.");
+  parentPost("ready", {});
+}
+
 variantsRender();
 cutRender();
 controlsRefresh();
 root.classList.add("is-ready");
-parentPost("ready", {});
+if (channel) embedStart();

@@ -1,5 +1,6 @@
 """Browser tests: a real gunicorn server (embedded engine, u2netp for every quality), Debian's
-Chromium driven by Playwright, and a second origin that frames the embed page.
+Chromium driven by Playwright, and a second origin that frames the embed page: a customer's site
+whose own backend mints the editor's tokens with the customer's own API key.
 
 The server runs in a subprocess with its own database and storage under a temporary folder,
 so these tests share nothing with pytest-django's test database.
@@ -34,6 +35,9 @@ CHROMIUM_ARGS = [
 MINT_TTL_S = 5
 USER = ("alice", "alice-browser-pw-1")
 STAFF = ("olga", "olga-browser-pw-1")
+LOCKED_OUT = ("victor", "victor-browser-pw-1")  # only the sign-in throttling test uses (and locks) it
+# A day-long window: the count cannot reset in the middle of that test (a fixed window ends on the hour).
+LOGIN_RATE = "10/day"
 
 
 def _free_port() -> int:
@@ -67,14 +71,19 @@ def _wait_for(url: str, *, process: subprocess.Popen, timeout: float = 60) -> No
 @dataclass(frozen=True)
 class Server:
     base: str
-    api_key: str
+    api_key: str  # the site operator's key (BGCUT_API_KEY): the site's own editor mints with it
+    customer_key: str  # a customer's key: only the customer's site (parent_origin) holds it
     parent_origin: str
     parent_port: int
     parent_dir: Path
+    token_requests: list  # one entry per token the customer's backend minted
+
+    def file_get(self, path: str, *, key: str) -> requests.Response:
+        return requests.get(f"{self.base}/v3/files/{path}", headers={"Authorization": f"Token {key}"}, timeout=30)
 
     def file_bytes(self, path: str) -> bytes:
-        """A stored file fetched the way a customer's backend would: with the API key."""
-        response = requests.get(f"{self.base}/v3/files/{path}", headers={"Authorization": f"Token {self.api_key}"}, timeout=30)
+        """A stored file fetched the way the site's backend would: with the operator's API key."""
+        response = self.file_get(path, key=self.api_key)
         response.raise_for_status()
         return response.content
 
@@ -107,6 +116,7 @@ def server(tmp_path_factory) -> Server:
         "BGCUT_MINT_RATE": "1000/min",
         "BGCUT_RATE_LIMIT": "2000/min",
         "BGCUT_EMBED_ALLOWED_ORIGINS": parent_origin,
+        "BGCUT_LOGIN_RATE": LOGIN_RATE,
         "BGCUT_SWEEP_INTERVAL": "0",
         "BGCUT_INFERENCE_QUEUE": "8",
         "BGCUT_LOG_LEVEL": "WARNING",
@@ -115,7 +125,10 @@ def server(tmp_path_factory) -> Server:
     (var / "storage" / "tmp").mkdir(parents=True)  # Django checks FILE_UPLOAD_TEMP_DIR exists
     _manage("migrate", "--noinput", "-v", "0", env=env)
     api_key = _manage("create_api_key", "site", "--operator", env=env).strip().splitlines()[-1].strip()
+    customer_key = _manage("create_api_key", "customer", env=env).strip().splitlines()[-1].strip()
     _manage("create_demo_user", "--username", USER[0], "--password", USER[1],
+            "--staff-username", STAFF[0], "--staff-password", STAFF[1], env=env)
+    _manage("create_demo_user", "--username", LOCKED_OUT[0], "--password", LOCKED_OUT[1],
             "--staff-username", STAFF[0], "--staff-password", STAFF[1], env=env)
     env["BGCUT_API_KEY"] = api_key
     log = open(var / "server.log", "w")
@@ -125,13 +138,16 @@ def server(tmp_path_factory) -> Server:
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     parent_dir = tmp_path_factory.mktemp("parent-site")
-    handler = partial(_QuietHandler, directory=str(parent_dir))
+    token_requests: list = []
+    site = type("CustomerSite", (_CustomerSite,), {
+        "api_base": base, "api_key": customer_key, "token_requests": token_requests})
+    handler = partial(site, directory=str(parent_dir))
     parent = ThreadingHTTPServer(("127.0.0.1", parent_port), handler)
     threading.Thread(target=parent.serve_forever, daemon=True).start()
     try:
         _wait_for(f"{base}/accounts/login/", process=process)
-        yield Server(base=base, api_key=api_key, parent_origin=parent_origin, parent_port=parent_port,
-                     parent_dir=parent_dir)
+        yield Server(base=base, api_key=api_key, customer_key=customer_key, parent_origin=parent_origin,
+                     parent_port=parent_port, parent_dir=parent_dir, token_requests=token_requests)
     finally:
         parent.shutdown()
         process.terminate()
@@ -145,7 +161,31 @@ def server(tmp_path_factory) -> Server:
             sys.stderr.write("---- server log ----\n" + failed_log[-4000:])
 
 
-class _QuietHandler(SimpleHTTPRequestHandler):
+class _CustomerSite(SimpleHTTPRequestHandler):
+    """The customer's own site: static pages, and `POST /bgcut-token`, its backend minting an
+    editor token with the CUSTOMER's API key, as the README's example backend does."""
+
+    api_base = ""
+    api_key = ""
+    token_requests: list = []
+
+    def do_POST(self):
+        if self.path != "/bgcut-token":
+            self.send_error(404)
+            return
+        from tokens.services import EDITOR_TOKEN_PATHS
+
+        upstream = requests.post(
+            f"{self.api_base}/v3/auth/access-token/", headers={"Authorization": f"Token {self.api_key}"},
+            json={"paths": list(EDITOR_TOKEN_PATHS), "expires_in": 120}, timeout=10,
+        )
+        self.token_requests.append(upstream.status_code)
+        self.send_response(upstream.status_code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(upstream.content)))
+        self.end_headers()
+        self.wfile.write(upstream.content)
+
     def log_message(self, *args):
         pass
 

@@ -1,4 +1,4 @@
-"""The editor, the embed page and the ops page in Chromium against a live server (u2netp)."""
+"""The editor and the ops page in Chromium against a live server (u2netp)."""
 from __future__ import annotations
 
 import io
@@ -310,78 +310,6 @@ def test_a_token_refused_as_expired_is_re_minted_and_the_call_retried(signed_in,
     assert len(mints.requests) == 1
     assert page.get_by_test_id("error-message").is_hidden()
     shot(page, "retried")
-
-
-def test_the_embed_page_in_a_parent_on_another_origin_receives_ready_and_result(browser, server, tmp_path, shot):
-    ticket = requests.post(
-        f"{server.base}/embed/ticket/", json={"origin": server.parent_origin},
-        headers={"Authorization": f"Token {server.api_key}"}, timeout=10,
-    )
-    assert ticket.status_code == 200, ticket.text
-    embed_url = ticket.json()["embed_url"]
-    assert embed_url.startswith(server.base)
-    (server.parent_dir / "shop.html").write_text(f"""<!doctype html><meta charset="utf-8">
-<title>A customer's shop</title><h1>Shop admin</h1>
-<script>window.messages = [];
-window.addEventListener("message", (e) => window.messages.push({{origin: e.origin, data: e.data}}));</script>
-<iframe id="bgcut" src="{embed_url}" title="Background removal" style="width:100%;height:900px;border:0"></iframe>""")
-    context = browser.new_context(viewport={"width": 1280, "height": 1000}, accept_downloads=True)
-    try:
-        page = context.new_page()
-        page.goto(f"{server.parent_origin}/shop.html")
-        frame = page.frame_locator("#bgcut")
-        frame.locator("#editor.is-ready").wait_for()
-        page.wait_for_function("window.messages.some(m => m.data.type === 'ready')")
-        image = tmp_path / "embed.jpg"
-        image.write_bytes(photo_jpeg(width=480, height=360))
-        frame.get_by_test_id("file-input").set_input_files(str(image))
-        frame.get_by_test_id("run-remove-bg").and_(frame.locator(":enabled")).wait_for()
-        frame.get_by_test_id("run-remove-bg").click()
-        page.wait_for_function("window.messages.some(m => m.data.type === 'result')", timeout=60_000)
-        frame.locator(".result--loaded").nth(2).wait_for()
-        shot(page, "embedded", full_page=True)
-        messages = page.evaluate("window.messages")
-        assert {m["origin"] for m in messages} == {server.base}
-        result = [m["data"] for m in messages if m["data"]["type"] == "result"][0]
-        assert result["source"] == "bgcut"
-        assert len(result["output_file_paths"]) == 3
-        assert server.file_bytes(result["output_file_paths"][0]).startswith(b"\x89PNG")
-        # A file the engine refuses: the parent hears about it as an `error` message in words.
-        bogus = tmp_path / "notes.jpg"
-        bogus.write_text("not an image at all")
-        frame.get_by_test_id("file-input").set_input_files(str(bogus))
-        page.wait_for_function("window.messages.some(m => m.data.type === 'error')")
-        error = [m["data"] for m in page.evaluate("window.messages") if m["data"]["type"] == "error"][0]
-        assert error["status"] in (400, 415) and len(error["detail"]) > 10
-        assert frame.locator("#error-text").inner_text().strip() == error["detail"]
-        assert frame.get_by_role("button", name="Try again").is_hidden(), "a refused file is not worth retrying"
-        shot(page, "embed-error")
-    finally:
-        context.close()
-
-
-def test_the_embed_page_refuses_a_parent_that_is_not_allowed(browser, server, shot):
-    ticket = requests.post(
-        f"{server.base}/embed/ticket/", json={"origin": server.parent_origin},
-        headers={"Authorization": f"Token {server.api_key}"}, timeout=10,
-    ).json()
-    # The same page served from an origin the ticket was not issued for: the frame stays blocked.
-    other = f"http://127.0.0.1:{server.parent_port}"
-    (server.parent_dir / "evil.html").write_text(
-        f'<!doctype html><title>Other</title><iframe id="f" src="{ticket["embed_url"]}"></iframe>'
-        '<script>window.messages=[];addEventListener("message",e=>messages.push(e.data));</script>'
-    )
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.goto(f"{other}/evil.html")
-        page.wait_for_timeout(1500)
-        assert page.evaluate("window.messages") == []
-        frame = page.frame(url=re.compile(r"/embed/"))
-        assert frame is None or frame.locator("#editor").count() == 0
-        shot(page, "refused")
-    finally:
-        context.close()
 
 
 def test_a_dropped_file_and_a_pasted_image_are_uploaded(signed_in, server, shot):

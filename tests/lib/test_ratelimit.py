@@ -1,7 +1,7 @@
-"""The one rate parser and fixed-window counter shared by /v3/, /mint-token/, embed tickets and sign-in."""
+"""The one rate parser and fixed-window counter shared by /v3/, /mint-token/ and sign-in."""
 import pytest
 
-from lib.ratelimit import Rate, rate_hit, rate_parse
+from lib.ratelimit import Rate, rate_hit, rate_parse, rate_peek
 
 
 @pytest.mark.parametrize(("text", "limit", "period"), [
@@ -25,3 +25,15 @@ def test_a_window_counts_down_then_refuses_until_it_resets():
     assert (first.remaining, second.remaining, third.remaining) == (1, 0, 0)
     assert third.reset_at == 1020 and third.retry_after == 20
     assert rate_hit(scope="t", subject="a", rate=rate, now=1020.0).allowed
+
+
+def test_a_peek_reports_the_window_without_counting():
+    rate = Rate(limit=2, period_s=60)
+    assert rate_peek(scope="p", subject="a", rate=rate, now=1000.0).remaining == 2
+    rate_hit(scope="p", subject="a", rate=rate, now=1000.0)
+    peeked = [rate_peek(scope="p", subject="a", rate=rate, now=1001.0) for _ in range(3)]
+    assert [(p.allowed, p.remaining) for p in peeked] == [(True, 1)] * 3
+    rate_hit(scope="p", subject="a", rate=rate, now=1002.0)
+    full = rate_peek(scope="p", subject="a", rate=rate, now=1005.0)
+    assert (full.allowed, full.remaining, full.retry_after) == (False, 0, 15)
+    assert rate_peek(scope="p", subject="a", rate=rate, now=1020.0).allowed

@@ -15,6 +15,6 @@ def test_it_counts_per_subject_and_scope_and_resets_with_the_window(monkeypatch)
     hits = [services.rate_check(scope="mint", subject="user:1", rate=rate) for _ in range(3)]
     assert hits == [None, None, 50]
     assert services.rate_check(scope="mint", subject="user:2", rate=rate) is None
-    assert services.rate_check(scope="embed-ticket", subject="user:1", rate=rate) is None
+    assert services.rate_check(scope="signin-user", subject="user:1", rate=rate) is None
     state["now"] = NOW + timedelta(seconds=50)
     assert services.rate_check(scope="mint", subject="user:1", rate=rate) is None

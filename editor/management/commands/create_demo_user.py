@@ -1,4 +1,9 @@
-"""Create or update a demo user and a staff user, idempotently, and print how to sign in."""
+"""Create a demo user and a staff user and print how to sign in; passwords are set once.
+
+`make run` calls this on every start: an existing user keeps the password it has, so whoever signed
+in after the first run is not locked out by the second. `--reset-passwords` (or an explicit
+`--password` / `--staff-password`) sets new ones.
+"""
 import secrets
 
 from django.contrib.auth import get_user_model
@@ -6,24 +11,33 @@ from django.core.management.base import BaseCommand
 
 
 class Command(BaseCommand):
-    help = ("Create (or update) a demo user and a staff user and print their credentials. "
-            "Passwords are random on each run unless given.")
+    help = ("Create a demo user and a staff user and print their credentials. An existing user keeps its "
+            "password unless --reset-passwords or a password is given.")
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="demo")
-        parser.add_argument("--password", default="", help="default: a new random password")
+        parser.add_argument("--password", default="", help="set this password (default: a new random one "
+                                                            "for a new user, none for an existing one)")
         parser.add_argument("--staff-username", default="staff")
-        parser.add_argument("--staff-password", default="", help="default: a new random password")
+        parser.add_argument("--staff-password", default="", help="as --password, for the staff user")
+        parser.add_argument("--reset-passwords", action="store_true",
+                            help="give existing users new random passwords (and print them)")
 
     def handle(self, *args, **options):
         for username, password, staff in (
             (options["username"], options["password"], False),
             (options["staff_username"], options["staff_password"], True),
         ):
-            # A printed password must be the one that works, so it is (re)set on every run.
+            role = "staff user (ops page /ops/, admin /admin/)" if staff else "demo user (editor /)"
+            exists = get_user_model().objects.filter(username=username).exists()
+            if exists and not password and not options["reset_passwords"]:
+                self.stdout.write(
+                    f"{role}: username={username}, password kept from an earlier run "
+                    "(new ones: .venv/bin/python manage.py create_demo_user --reset-passwords)"
+                )
+                continue
             password = password or secrets.token_urlsafe(12)
             user_upsert(username=username, password=password, staff=staff)
-            role = "staff user (ops page /ops/, admin /admin/)" if staff else "demo user (editor /)"
             self.stdout.write(f"{role}: username={username} password={password}")
 
 

@@ -18,6 +18,10 @@ def env_file_set(name: str, value: str) -> None:
 class Command(BaseCommand):
     help = "Create the demo account, an API key for /mint-token/ (saved in .env) and the demo users."
 
+    def add_arguments(self, parser):
+        parser.add_argument("--reset-passwords", action="store_true",
+                            help="give the existing demo and staff users new passwords")
+
     def handle(self, *args, **options):
         account = account_get_or_create(name="demo", operator=True)
         key = settings.BGCUT_API_KEY
@@ -25,7 +29,8 @@ class Command(BaseCommand):
             _, key = api_key_create(account=account)
             env_file_set("BGCUT_API_KEY", key)
         try:
-            call_command("create_demo_user")
+            # Passwords are set once: a second `make run` keeps them unless asked.
+            call_command("create_demo_user", reset_passwords=options["reset_passwords"], stdout=self.stdout)
         except Exception as error:  # the editor may not be installed in an engine-only deployment
             self.stderr.write(f"(no demo user: {error})")
         base = f"http://127.0.0.1:{settings.BGCUT_DEMO_PORT}"
