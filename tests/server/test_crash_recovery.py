@@ -204,10 +204,11 @@ def kill_remove_bg_mid_publish(server: Live, body: dict, *, variants: int) -> No
         before = server.blob_files()
         thread = in_background(lambda: requests.post(
             f"{server.base}/v3/tools/ai/remove-bg/process/", json=body, headers=server.headers, timeout=60))
-        charged = "SELECT status FROM engine_job WHERE id > ? AND credits_charged > 0"
-        wait_until(lambda: server.query(charged, last), what="the job to be charged")
+        balance = server.credits()
+        job = "SELECT status FROM engine_job WHERE id > ?"
+        wait_until(lambda: server.query(job, last) and server.credits() < balance, what="the job to be charged")
         with write_lock(server) as connection:
-            if connection.execute(charged, (last,)).fetchall() == [("running",)]:
+            if connection.execute(job, (last,)).fetchall() == [("running",)]:
                 wait_until(lambda: len(server.blob_files() - before) >= variants, what="the variants' blobs")
                 worker_kill(server)
                 thread.join(30)
