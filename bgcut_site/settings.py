@@ -206,6 +206,11 @@ BGCUT_ONNX_THREADS = env.int("BGCUT_ONNX_THREADS", default=2)
 BGCUT_SWEEP_GRACE_SECONDS = env.int(
     "BGCUT_SWEEP_GRACE_SECONDS", default=max(15 * 60, int(10 * BGCUT_INFERENCE_TIMEOUT))
 )
+if BGCUT_SWEEP_GRACE_SECONDS < max(60, 2 * BGCUT_INFERENCE_TIMEOUT):
+    raise ImproperlyConfigured(
+        "BGCUT_SWEEP_GRACE_SECONDS must be at least 60 and at least twice BGCUT_INFERENCE_TIMEOUT: a shorter "
+        "grace could free the blobs of a request still in flight."
+    )
 # JSON: {"high": {"models": ["isnet-medium", "u2netp"], "weights": [0.5, 0.5]}, ...}; "" = measured defaults.
 BGCUT_QUALITY_PLANS = env.str("BGCUT_QUALITY_PLANS", default="")
 # JSON list of operator-supplied ONNX models (e.g. BiRefNet), see the README.

@@ -92,3 +92,20 @@ def test_remove_bg_never_fails_with_a_500_while_another_thread_keeps_overwriting
         writer.join(30)
     assert set(statuses) <= {200, 404}, statuses
     assert len(writes) > 25, "the writer really ran alongside"
+
+
+def test_a_copy_whose_source_is_deleted_after_its_lookup_is_a_404(acme, monkeypatch):
+    account, _, client = acme
+    put(client)
+    real_get = files.file_get
+
+    def deleted_after_lookup(**kwargs):
+        found = real_get(**kwargs)
+        files.file_delete(account=account, path=found.path)
+        return found
+
+    monkeypatch.setattr(files, "file_get", deleted_after_lookup)
+    response = client.post("/v3/file-ops/copy/", {"source_path": "p/p.jpg", "destination_path": "q/p.jpg"},
+                           format="json")
+    assert response.status_code == 404
+    assert "q/p.jpg" in response.json()["detail"] and "Send it again" in response.json()["detail"]
