@@ -109,3 +109,19 @@ def test_a_copy_whose_source_is_deleted_after_its_lookup_is_a_404(acme, monkeypa
                            format="json")
     assert response.status_code == 404
     assert "q/p.jpg" in response.json()["detail"] and "Send it again" in response.json()["detail"]
+
+
+def test_a_download_whose_file_is_replaced_after_its_lookup_is_a_404(acme, monkeypatch):
+    account, _, client = acme
+    put(client)
+    real_get = files.file_get
+
+    def replaced_after_lookup(**kwargs):
+        found = real_get(**kwargs)
+        files.file_write_bytes(account=account, path=found.path, data=b"new", content_type="image/jpeg")
+        return found
+
+    monkeypatch.setattr(files, "file_get", replaced_after_lookup)
+    response = client.get("/v3/files/p/p.jpg")
+    assert response.status_code == 404
+    assert "replaced" in response.json()["detail"]
