@@ -3,6 +3,7 @@
 App code reads `django.conf.settings`, never `os.environ`. Every BGCUT_* setting is listed
 in the README's configuration table.
 """
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import environ
@@ -171,9 +172,23 @@ BGCUT_MAX_UPLOAD_BYTES = env.int("BGCUT_MAX_UPLOAD_BYTES", default=50 * 1024 * 1
 BGCUT_MAX_INPUT_PIXELS = env.int("BGCUT_MAX_INPUT_PIXELS", default=100_000_000)
 BGCUT_QUOTA_BYTES = env.int("BGCUT_QUOTA_BYTES", default=10 * 1000**3)
 BGCUT_RATE_LIMIT = env.str("BGCUT_RATE_LIMIT", default="300/min")
-BGCUT_DEFAULT_CREDITS = env.float("BGCUT_DEFAULT_CREDITS", default=1000.0)
-BGCUT_CREDIT_COST_REMOVE_BG = env.float("BGCUT_CREDIT_COST_REMOVE_BG", default=1.0)
-BGCUT_CREDIT_COST_AI_CUT = env.float("BGCUT_CREDIT_COST_AI_CUT", default=0.1)
+
+
+def _credits(name: str, default: str) -> Decimal:
+    """Credits are exact decimals with two places (0.1 + 0.2 is 0.30, not 0.30000000000000004)."""
+    raw = env.str(name, default=default)
+    try:
+        value = Decimal(raw)
+    except InvalidOperation:
+        value = Decimal("NaN")
+    if not value.is_finite() or value < 0 or value != value.quantize(Decimal("0.01")):
+        raise ImproperlyConfigured(f"{name} must be a number of credits >= 0 with at most two decimals; got {raw!r}.")
+    return value.quantize(Decimal("0.01"))
+
+
+BGCUT_DEFAULT_CREDITS = _credits("BGCUT_DEFAULT_CREDITS", "1000")
+BGCUT_CREDIT_COST_REMOVE_BG = _credits("BGCUT_CREDIT_COST_REMOVE_BG", "1")
+BGCUT_CREDIT_COST_AI_CUT = _credits("BGCUT_CREDIT_COST_AI_CUT", "0.1")
 BGCUT_PUBLIC_URL_TTL = env.int("BGCUT_PUBLIC_URL_TTL", default=600)
 BGCUT_SWEEP_INTERVAL = env.int("BGCUT_SWEEP_INTERVAL", default=300)  # seconds; 0 = off
 BGCUT_DEMO_PORT = env.int("PORT", default=8000)  # only for the URLs `make run` prints
@@ -184,6 +199,18 @@ BGCUT_INFERENCE_CONCURRENCY = env.int("BGCUT_INFERENCE_CONCURRENCY", default=1)
 BGCUT_INFERENCE_QUEUE = env.int("BGCUT_INFERENCE_QUEUE", default=4)
 BGCUT_INFERENCE_TIMEOUT = env.float("BGCUT_INFERENCE_TIMEOUT", default=60.0)
 BGCUT_ONNX_THREADS = env.int("BGCUT_ONNX_THREADS", default=2)
+# How old a blob with no row, a scratch file or a "running" job must be before the sweeper calls it
+# a crash's leftover. A tool call gives up at BGCUT_INFERENCE_TIMEOUT (checked between bounded
+# stages) and a publish commits its rows seconds after storing its blobs, so ten timeouts (at
+# least 15 minutes) is far past anything a live request can still be doing.
+BGCUT_SWEEP_GRACE_SECONDS = env.int(
+    "BGCUT_SWEEP_GRACE_SECONDS", default=max(15 * 60, int(10 * BGCUT_INFERENCE_TIMEOUT))
+)
+if BGCUT_SWEEP_GRACE_SECONDS < max(60, 2 * BGCUT_INFERENCE_TIMEOUT):
+    raise ImproperlyConfigured(
+        "BGCUT_SWEEP_GRACE_SECONDS must be at least 60 and at least twice BGCUT_INFERENCE_TIMEOUT: a shorter "
+        "grace could free the blobs of a request still in flight."
+    )
 # JSON: {"high": {"models": ["isnet-medium", "u2netp"], "weights": [0.5, 0.5]}, ...}; "" = measured defaults.
 BGCUT_QUALITY_PLANS = env.str("BGCUT_QUALITY_PLANS", default="")
 # JSON list of operator-supplied ONNX models (e.g. BiRefNet), see the README.

@@ -1,34 +1,36 @@
-"""Credit balances: taken before a tool runs, given back if it fails."""
+"""Credit balances: exact decimals, changed under a row lock so no two calls spend the same credit."""
 from __future__ import annotations
 
-from contextlib import contextmanager
 from decimal import Decimal
 
-from django.db.models import F
+from django.db import transaction
 
 from engine.errors import ApiError
 from engine.models import Account
 
+CENT = Decimal("0.01")
 
-def credits_take(*, account: Account, amount: Decimal) -> None:
+
+def credits_amount(value: Decimal | int | str | float) -> Decimal:
+    """A number of credits as an exact two-place decimal; a float goes through its shortest repr
+    (0.1 -> "0.1"), never its binary value (0.1000000000000000055...)."""
+    return Decimal(str(value) if isinstance(value, float) else value).quantize(CENT)
+
+
+def credits_take(*, account_id: int, amount: Decimal) -> None:
     """Take `amount` atomically, or raise a 402 and take nothing."""
-    taken = Account.objects.filter(pk=account.pk, credits__gte=amount).update(credits=F("credits") - amount)
-    if not taken:
-        available = Account.objects.values_list("credits", flat=True).get(pk=account.pk)
-        raise ApiError(402, f"Insufficient credits. Required: {amount:.2f}, available: {available:.2f}")
+    amount = credits_amount(amount)
+    with transaction.atomic():
+        # The arithmetic happens here in Decimal: SQLite would do it in binary floating point,
+        # where 0.30 - 0.10 - 0.10 < 0.10.
+        available = Account.objects.select_for_update().values_list("credits", flat=True).get(pk=account_id)
+        if available < amount:
+            raise ApiError(402, f"Insufficient credits. Required: {amount:.2f}, available: {available:.2f}")
+        Account.objects.filter(pk=account_id).update(credits=available - amount)
 
 
-def credits_give_back(*, account: Account, amount: Decimal) -> None:
-    Account.objects.filter(pk=account.pk).update(credits=F("credits") + amount)
-
-
-@contextmanager
-def credits_hold(*, account: Account, amount: float | Decimal):
-    """Charge for the block's work; a failed block is not charged."""
-    amount = Decimal(str(amount)).quantize(Decimal("0.01"))
-    credits_take(account=account, amount=amount)
-    try:
-        yield
-    except BaseException:
-        credits_give_back(account=account, amount=amount)
-        raise
+def credits_give_back(*, account_id: int, amount: Decimal) -> None:
+    amount = credits_amount(amount)
+    with transaction.atomic():
+        available = Account.objects.select_for_update().values_list("credits", flat=True).get(pk=account_id)
+        Account.objects.filter(pk=account_id).update(credits=available + amount)

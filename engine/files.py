@@ -1,11 +1,7 @@
 """The file space: per-account paths over immutable blobs, with a hard TTL and a quota."""
 from __future__ import annotations
 
-import hashlib
-import os
-import shutil
 import tempfile
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
@@ -14,10 +10,11 @@ from pathlib import Path
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Sum
+from django.db.models.functions import Left
 
-from engine import clock
+from engine import blobs, clock
 from engine.errors import ApiError
-from engine.models import Account, StoredFile, blob_path
+from engine.models import Account, StoredFile
 
 
 @dataclass(frozen=True)
@@ -87,14 +84,6 @@ def files_list(*, account: Account, pattern: str | None = None) -> list[StoredFi
     return [f for f in files if pattern is None or fnmatchcase(f.path, pattern)]
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 @dataclass(frozen=True)
 class NewFile:
     """A finished file in scratch space, ready to be published at `path`."""
@@ -111,29 +100,30 @@ def files_publish(
 ) -> list[StoredFile]:
     """Publish scratch files at their paths, all or none, within the quota.
 
-    Each source is hard-linked (or copied) into an immutable blob; then one transaction swaps
-    the rows. Readers see the old file or the new one, never a mix, and nothing on failure.
+    Each source becomes an immutable blob; then one transaction swaps the rows. Readers see the
+    old file or the new one, never a mix, and nothing on failure. A crash between the two leaves
+    blobs no row points at: the sweeper frees those after a grace period.
     """
     now = clock.now()
     expires_at = expires_at or expiry_for(expires_in_hours=None, now=now)
+    expired_files_free(account=account, now=now)  # their bytes count against the quota until freed
     staged: list[tuple[NewFile, str, int, str]] = []
     try:
         for new in new_files:
-            blob = uuid.uuid4().hex
-            destination = blob_path(blob)
-            destination.parent.mkdir(parents=True, exist_ok=True)
             try:
-                os.link(new.source, destination)
-            except OSError:
-                shutil.copyfile(new.source, destination)
-            staged.append((new, blob, destination.stat().st_size, _sha256_of(destination)))
+                blob, size, sha256 = blobs.blob_put(source=new.source)
+            except FileNotFoundError:
+                raise ApiError(404, f"{new.path!r} was not stored: its source was replaced or deleted while "
+                                    "the request ran, or the upload stalled too long and was discarded. "
+                                    "Send it again.")
+            staged.append((new, blob, size, sha256))
         created, replaced = _rows_swap(account=account, staged=staged, now=now, expires_at=expires_at)
     except BaseException:
         for _, blob, _, _ in staged:
-            blob_path(blob).unlink(missing_ok=True)
+            blobs.blob_delete(blob)
         raise
     for blob in replaced:
-        blob_path(blob).unlink(missing_ok=True)
+        blobs.blob_delete(blob)
     return created
 
 
@@ -143,15 +133,20 @@ def _rows_swap(*, account, staged, now, expires_at) -> tuple[list[StoredFile], l
     Account.objects.select_for_update().filter(pk=account.pk).first()  # one writer per account
     paths = {new.path for new, *_ in staged}
     existing = {f.path: f for f in StoredFile.objects.filter(account=account, path__in=paths)}
-    live_existing = sum(f.size for f in existing.values() if f.expires_at > now)
     incoming = sum({new.path: size for new, _, size, _ in staged}.values())  # the last write to a path wins
-    used = usage_get(account=account).used_bytes
+    # The quota counts bytes on disk: an expired file's blob counts until it is freed.
+    stored = StoredFile.objects.filter(account=account)
+    on_disk = stored.aggregate(total=Sum("size"))["total"] or 0
+    freed = sum(f.size for f in existing.values())
     quota = account.effective_quota_bytes
-    if used - live_existing + incoming > quota:
+    if on_disk - freed + incoming > quota:
+        expired = stored.filter(expires_at__lte=now).aggregate(total=Sum("size"))["total"] or 0
+        pending = (f" {expired:,} bytes of that are expired files not yet freed from disk; they count until "
+                   "the sweeper frees them, in a few minutes.") if expired else ""
         raise ApiError(
             507,
-            f"Storage quota exceeded: this would use {used - live_existing + incoming:,} of "
-            f"{quota:,} bytes. Delete files or wait for them to expire.",
+            f"Storage quota exceeded: this would use {on_disk - freed + incoming:,} of {quota:,} bytes."
+            f"{pending} Delete files or wait for them to expire.",
         )
     created, replaced = [], []
     for new, blob, size, sha256 in staged:
@@ -200,35 +195,63 @@ def file_copy(*, account: Account, source_path: str, destination_path: str) -> S
 
 def file_delete(*, account: Account, path: str) -> None:
     """Delete if present; deleting a missing file succeeds silently."""
-    _blobs_delete(StoredFile.objects.filter(account=account, path=path))
+    _rows_and_blobs_delete(StoredFile.objects.filter(account=account, path=path))
 
 
 def folder_delete(*, account: Account, folder: str) -> int:
     """Delete every live file under `folder/`; expired ones go too but are not counted."""
-    files = StoredFile.objects.filter(account=account, path__startswith=folder + "/")
+    prefix = folder + "/"
+    # LIKE (startswith) ignores case on SQLite; comparing the leading characters with = is exact
+    # and case-sensitive on every database (deterministic collations compare equal only when equal).
+    files = (StoredFile.objects.filter(account=account, path__startswith=prefix)
+             .alias(head=Left("path", len(prefix))).filter(head=prefix))
     count = files.filter(expires_at__gt=clock.now()).count()
-    _blobs_delete(files)
+    _rows_and_blobs_delete(files)
     return count
 
 
-def _blobs_delete(queryset) -> int:
-    with transaction.atomic():
-        blobs = list(queryset.values_list("blob", flat=True))
-        queryset.delete()
-    for blob in blobs:
-        blob_path(blob).unlink(missing_ok=True)
-    return len(blobs)
+def expired_files_free(*, now: datetime, account: Account | None = None) -> int:
+    """Delete expired files (already 404s) and free their bytes: one account's, or everyone's."""
+    expired = StoredFile.objects.filter(expires_at__lte=now)
+    if account is not None:
+        expired = expired.filter(account=account)
+    return _rows_and_blobs_delete(expired)
 
 
-def files_sweep(*, now: datetime | None = None) -> int:
-    """Free the bytes of expired files (they are already 404s) and stale scratch files."""
-    now = now or clock.now()
-    removed = _blobs_delete(StoredFile.objects.filter(expires_at__lte=now))
-    horizon = now.timestamp() - 24 * 3600
-    for entry in storage_tmp_dir().iterdir():
-        try:
-            if entry.stat().st_mtime < horizon:
-                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-        except OSError:
-            pass  # another process is cleaning up too
-    return removed
+def orphan_blobs_free(*, stored_before: datetime) -> tuple[int, int]:
+    """Free blobs no row points at, stored before `stored_before`: (blobs, bytes).
+
+    Only a crash between storing a blob and committing its row (or between deleting a row and its
+    blob) leaves one; the caller picks a cutoff that no publish still in flight can be older than.
+    """
+    count = freed = 0
+    for batch in _batches(blobs.blobs_older_than(stored_before), 500):
+        referenced = set(StoredFile.objects.filter(blob__in=batch).values_list("blob", flat=True))
+        for blob in batch:
+            if blob not in referenced:
+                count += 1
+                freed += blobs.blob_delete(blob)
+    return count, freed
+
+
+def _batches(items, size):
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _rows_and_blobs_delete(queryset) -> int:
+    rows = list(queryset.values_list("pk", "blob"))
+    if not rows:  # most calls: no write transaction at all
+        return 0
+    for batch in _batches(rows, 500):
+        with transaction.atomic():
+            StoredFile.objects.filter(pk__in=[pk for pk, _ in batch]).delete()
+        for _, blob in batch:  # a crash here leaves orphan blobs, which the sweeper frees
+            blobs.blob_delete(blob)
+    return len(rows)

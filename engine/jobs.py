@@ -1,31 +1,84 @@
-"""The job log: one row per tool call, written whatever the outcome."""
+"""The job log: one row per tool call, written whatever the outcome, and what the call was charged.
+
+A job leaves "running" exactly once, by a conditional UPDATE: to "ok", or to "failed" with its
+charge given back. The request itself does it, or the sweeper when the worker died mid-call.
+"""
 from __future__ import annotations
 
+import logging
 import time
 from contextlib import contextmanager
+from datetime import datetime
+from decimal import Decimal
+
+from django.db import transaction
 
 from engine import clock
+from engine.credits import credits_amount, credits_give_back, credits_take
 from engine.errors import ApiError
 from engine.models import Account, Job
 
+logger = logging.getLogger(__name__)
+WORKER_DIED = ("The worker process died during this call (it was killed or crashed), so nothing was "
+               "written and its credits were given back: send the request again.")
+
 
 @contextmanager
-def job_record(*, account: Account, tool: str, parameters: dict, input_path: str = ""):
-    """Log a tool call; the block may fill `job.outputs` and `job.timings`."""
+def job_record(*, account: Account, tool: str, parameters: dict, input_path: str = "", cost: Decimal = Decimal(0)):
+    """Log a tool call and charge `cost` for it; a failed call is refunded. The block may fill
+    `job.outputs` and `job.timings`."""
     job = Job.objects.create(
         account=account, tool=tool, parameters=parameters, input_path=input_path, started_at=clock.now()
     )
     started = time.perf_counter()
     try:
+        job_charge(job=job, amount=cost)
         yield job
     except BaseException as exc:
-        job.status = Job.Status.FAILED
-        job.http_status = exc.status if isinstance(exc, ApiError) else 500
-        job.error = exc.detail if isinstance(exc, ApiError) else f"{type(exc).__name__}: {exc}"
+        job.duration_ms = round((time.perf_counter() - started) * 1000)
+        job_close(job=job, status=Job.Status.FAILED,
+                  http_status=exc.status if isinstance(exc, ApiError) else 500,
+                  error=exc.detail if isinstance(exc, ApiError) else f"{type(exc).__name__}: {exc}")
         raise
     else:
-        job.status = Job.Status.OK
-        job.http_status = 200
-    finally:
         job.duration_ms = round((time.perf_counter() - started) * 1000)
-        job.save()
+        if not job_close(job=job, status=Job.Status.OK, http_status=200):
+            logger.warning("Job %s finished after the sweeper had given it up; it stays refunded.", job.pk)
+
+
+def job_charge(*, job: Job, amount: Decimal) -> None:
+    """Take the credits and record them on the job in one transaction, so a refund knows the sum."""
+    amount = credits_amount(amount)
+    if not amount:
+        return
+    with transaction.atomic():
+        credits_take(account_id=job.account_id, amount=amount)
+        Job.objects.filter(pk=job.pk).update(credits_charged=amount)
+    job.credits_charged = amount
+
+
+def job_close(*, job: Job, status: str, http_status: int | None, error: str = "") -> bool:
+    """Move a running job to `status` (a failure gives its charge back); False if it had left running."""
+    with transaction.atomic():
+        closed = Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING).update(
+            status=status, http_status=http_status, error=error, duration_ms=job.duration_ms,
+            outputs=job.outputs, timings=job.timings,
+        )
+        if closed and status == Job.Status.FAILED:
+            charged = Job.objects.values_list("credits_charged", flat=True).get(pk=job.pk)
+            if charged:
+                credits_give_back(account_id=job.account_id, amount=charged)
+    if closed:
+        job.status, job.http_status, job.error = status, http_status, error
+    return bool(closed)
+
+
+def jobs_fail_abandoned(*, started_before: datetime) -> tuple[int, Decimal]:
+    """Fail the jobs still "running" that started before `started_before` (their worker died) and
+    give their credits back: (jobs failed, credits given back)."""
+    failed, refunded = 0, Decimal(0)
+    for job in Job.objects.filter(status=Job.Status.RUNNING, started_at__lt=started_before):
+        if job_close(job=job, status=Job.Status.FAILED, http_status=None, error=WORKER_DIED):
+            failed += 1
+            refunded += job.credits_charged
+    return failed, refunded

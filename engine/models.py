@@ -7,6 +7,8 @@ from pathlib import Path
 from django.conf import settings
 from django.db import models
 
+from engine.blobs import blob_path
+
 
 class Account(models.Model):
     name = models.SlugField(max_length=64, unique=True)
@@ -70,11 +72,6 @@ class StoredFile(models.Model):
         return blob_path(self.blob)
 
 
-def blob_path(blob: str) -> Path:
-    # Two levels of fan-out keep directories small; blob names are random hex, never user input.
-    return Path(settings.BGCUT_STORAGE_ROOT) / "blobs" / blob[:2] / blob
-
-
 class Job(models.Model):
     """One tool call, for the ops review page."""
 
@@ -94,6 +91,8 @@ class Job(models.Model):
     started_at = models.DateTimeField(db_index=True)
     duration_ms = models.PositiveIntegerField(null=True)
     timings = models.JSONField(default=dict, help_text="Milliseconds per stage.")
+    # What this call took from the balance; given back once, when the job leaves "running" failed.
+    credits_charged = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
 
     class Meta:
         ordering = ["-started_at", "-id"]

@@ -1,16 +1,98 @@
-"""Runs the file sweeper every BGCUT_SWEEP_INTERVAL seconds in a daemon thread of the server."""
+"""Frees what no request will use again: expired files, and a crash's leftovers (blobs no row
+points at, scratch files, jobs still "running", with their credits). `manage.py sweep_files` runs
+it once; the server runs it every BGCUT_SWEEP_INTERVAL seconds in a daemon thread.
+"""
 from __future__ import annotations
 
 import logging
+import os
+import shutil
 import threading
 import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
 
 from django.conf import settings
 from django.db import close_old_connections
 
+from engine import clock
+
 logger = logging.getLogger(__name__)
 _started = threading.Event()
 _lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class SweepReport:
+    expired_files: int
+    orphan_blobs: int
+    orphan_bytes: int
+    scratch_files: int
+    scratch_bytes: int
+    jobs_failed: int
+    credits_refunded: Decimal
+
+    def __str__(self) -> str:
+        return (f"{self.expired_files} expired files, {self.orphan_blobs} orphan blobs ({self.orphan_bytes:,} bytes), "
+                f"{self.scratch_files} scratch files ({self.scratch_bytes:,} bytes) freed; {self.jobs_failed} "
+                f"abandoned jobs marked failed and {self.credits_refunded:.2f} credits given back")
+
+    @property
+    def anything(self) -> bool:
+        return any((self.expired_files, self.orphan_blobs, self.scratch_files, self.jobs_failed))
+
+
+def sweep_run(*, now: datetime | None = None, grace_seconds: float | None = None) -> SweepReport:
+    """One sweep. Leftovers count only once older than the grace (BGCUT_SWEEP_GRACE_SECONDS), which
+    no live request reaches, so a publish or a call still in flight is never touched."""
+    from engine.files import expired_files_free, orphan_blobs_free
+    from engine.jobs import jobs_fail_abandoned
+
+    now = now or clock.now()
+    grace = settings.BGCUT_SWEEP_GRACE_SECONDS if grace_seconds is None else grace_seconds
+    cutoff = now - timedelta(seconds=grace)
+    expired = expired_files_free(now=now)
+    orphans, orphan_bytes = orphan_blobs_free(stored_before=cutoff)
+    scratch, scratch_bytes = scratch_free(modified_before=cutoff)
+    jobs, refunded = jobs_fail_abandoned(started_before=cutoff)
+    return SweepReport(expired_files=expired, orphan_blobs=orphans, orphan_bytes=orphan_bytes,
+                       scratch_files=scratch, scratch_bytes=scratch_bytes, jobs_failed=jobs,
+                       credits_refunded=refunded)
+
+
+def scratch_dirs() -> list[Path]:
+    """Our scratch folder and Django's folder for uploads in progress (often the same)."""
+    from engine.files import storage_tmp_dir
+
+    folders = [storage_tmp_dir()]
+    if settings.FILE_UPLOAD_TEMP_DIR:
+        folders.append(Path(settings.FILE_UPLOAD_TEMP_DIR))
+    unique = {folder.resolve(): folder for folder in folders if folder.is_dir()}
+    return list(unique.values())
+
+
+def scratch_free(*, modified_before: datetime) -> tuple[int, int]:
+    """Delete scratch entries untouched since `modified_before`: (files, bytes).
+
+    An upload in progress writes its file with every chunk, and our scratch folders live only
+    for the length of one publish, so an entry older than the grace belongs to a dead worker.
+    """
+    limit = modified_before.timestamp()
+    count = freed = 0
+    for folder in scratch_dirs():
+        for entry in folder.iterdir():
+            try:
+                files = [entry] if entry.is_file() else [p for p in entry.rglob("*") if p.is_file()]
+                if max([os.stat(p).st_mtime for p in [entry, *files]]) >= limit:
+                    continue
+                size = sum(os.stat(p).st_size for p in files)
+                shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+            except OSError:
+                continue  # another process is cleaning up too
+            count, freed = count + len(files), freed + size
+    return count, freed
 
 
 def sweeper_ensure_running() -> None:
@@ -25,14 +107,12 @@ def sweeper_ensure_running() -> None:
 
 
 def _loop() -> None:
-    from engine.files import files_sweep
-
     while settings.BGCUT_SWEEP_INTERVAL > 0:  # turning the setting off stops the thread
         time.sleep(settings.BGCUT_SWEEP_INTERVAL)
         try:
-            removed = files_sweep()
-            if removed:
-                logger.info("Swept %d expired files", removed)
+            report = sweep_run()
+            if report.anything:
+                logger.info("Swept: %s", report)
         except Exception:
             logger.exception("File sweep failed; will retry")
         finally:

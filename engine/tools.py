@@ -6,13 +6,13 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from decimal import Decimal
 
 import numpy as np
 from django.conf import settings
 from PIL import Image
 
 from engine import files, inference
-from engine.credits import credits_hold
 from engine.errors import ApiError
 from engine.jobs import job_record
 from engine.models import Account, StoredFile
@@ -56,12 +56,11 @@ def _decode(stored: StoredFile, *, needed_pixels: int | None = None):
 
 
 @contextmanager
-def tool_call(*, account: Account, tool: str, parameters: dict, input_path: str, cost: float):
+def tool_call(*, account: Account, tool: str, parameters: dict, input_path: str, cost: Decimal):
     """Log the call, charge for it (refunded on failure) and hold an inference slot until done."""
     deadline = inference.deadline_start()
     with (
-        job_record(account=account, tool=tool, parameters=parameters, input_path=input_path) as job,
-        credits_hold(account=account, amount=cost),
+        job_record(account=account, tool=tool, parameters=parameters, input_path=input_path, cost=cost) as job,
         inference.inference_gate().slot(deadline=deadline),
     ):
         yield job, deadline
@@ -170,6 +169,9 @@ def removebg_process(*, account: Account, request: RemoveBgRequest) -> list[Stor
                                   max_pixels=settings.BGCUT_MAX_INPUT_PIXELS)
             except ImageError as error:
                 raise ApiError(400, f"mask_file_path {mask_file.path!r}: {error.reason}")
+            except FileNotFoundError:  # replaced or deleted since the lookup: its old blob is gone
+                raise ApiError(404, f"mask_file_path {mask_file.path!r} was replaced or deleted while this "
+                                    "request read it: send the request again.")
         else:
             alpha = alpha_predict(image=decoded.rgb, quality=request.quality, store=inference.model_store(),
                                   plan=inference.quality_plans())

@@ -11,7 +11,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from engine import access_tokens, clock, files, public_urls, schemas
+from engine import access_tokens, blobs, clock, files, public_urls, schemas
 from engine.auth import ApiKeyOnly
 from engine.errors import ApiError
 from engine.paths import extension_of, folder_validate, path_validate, pattern_validate
@@ -65,7 +65,7 @@ def file_info(stored) -> dict:
 
 def file_response(stored) -> FileResponse:
     try:
-        handle = open(stored.blob_path, "rb")
+        handle = blobs.blob_open(stored.blob)
     except FileNotFoundError:  # replaced or swept between the lookup and the open
         raise ApiError(404, f"{stored.path!r} no longer exists: it was replaced, deleted or expired.")
     response = FileResponse(handle, content_type=stored.content_type)

@@ -11,11 +11,8 @@ import io
 import json
 import os
 import re
-import socket
-import subprocess
 import sys
 import threading
-import time
 from dataclasses import dataclass
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +20,11 @@ from pathlib import Path
 
 import pytest
 import requests
+
+from tests.live_server import free_port as _free_port
+from tests.live_server import gunicorn_start, gunicorn_stop
+from tests.live_server import manage as _manage
+from tests.live_server import wait_for as _wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -38,34 +40,6 @@ STAFF = ("olga", "olga-browser-pw-1")
 LOCKED_OUT = ("victor", "victor-browser-pw-1")  # only the sign-in throttling test uses (and locks) it
 # A day-long window: the count cannot reset in the middle of that test (a fixed window ends on the hour).
 LOGIN_RATE = "10/day"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _manage(*args: str, env: dict) -> str:
-    done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
-    )
-    if done.returncode:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
-
-
-def _wait_for(url: str, *, process: subprocess.Popen, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"the server exited with {process.returncode}")
-        try:
-            requests.get(url, timeout=2)
-            return
-        except requests.RequestException:
-            time.sleep(0.2)
-    raise RuntimeError(f"the server did not answer at {url} within {timeout} s")
 
 
 @dataclass(frozen=True)
@@ -131,12 +105,7 @@ def server(tmp_path_factory) -> Server:
     _manage("create_demo_user", "--username", LOCKED_OUT[0], "--password", LOCKED_OUT[1],
             "--staff-username", STAFF[0], "--staff-password", STAFF[1], env=env)
     env["BGCUT_API_KEY"] = api_key
-    log = open(var / "server.log", "w")
-    process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "bgcut_site.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", "8", "--timeout", "120", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
+    process = gunicorn_start(port=port, env=env, log=var / "server.log")
     parent_dir = tmp_path_factory.mktemp("parent-site")
     token_requests: list = []
     site = type("CustomerSite", (_CustomerSite,), {
@@ -150,12 +119,7 @@ def server(tmp_path_factory) -> Server:
                      parent_port=parent_port, parent_dir=parent_dir, token_requests=token_requests)
     finally:
         parent.shutdown()
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
+        gunicorn_stop(process)
         failed_log = (var / "server.log").read_text()
         if failed_log.strip():
             sys.stderr.write("---- server log ----\n" + failed_log[-4000:])

@@ -269,3 +269,81 @@ def test_the_server_sweeps_expired_files_by_itself(acme, settings, monkeypatch):
     assert not StoredFile.objects.exists()
     assert [p for p in (settings.BGCUT_STORAGE_ROOT / "blobs").rglob("*") if p.is_file()] == []
     settings.BGCUT_SWEEP_INTERVAL = 0  # lets the thread end
+
+
+class TestFolderMatching:
+    def test_delete_folder_matches_the_folder_name_exactly_and_case_sensitively(self, acme):
+        _, _, client = acme
+        for folder in ("photos", "Photos", "PHOTOS", "photos2", "photos.old", "photos/inner"):
+            assert upload(client, ("a.jpg", image_bytes()), upload_path=folder).status_code == 200
+        gone = client.post("/v3/file-ops/delete-folder/", {"folder_path": "photos"}, format="json")
+        assert gone.json() == {"deleted_count": 2}
+        assert client.get("/v3/file-ops/list/").json() == {"file_paths": [
+            "PHOTOS/a.jpg", "Photos/a.jpg", "photos.old/a.jpg", "photos2/a.jpg",
+        ]}
+
+    def test_delete_folder_treats_like_wildcards_as_plain_characters(self, acme):
+        _, _, client = acme
+        for folder in ("a_b", "axb", "a-b"):
+            upload(client, ("a.jpg", image_bytes()), upload_path=folder)
+        assert client.post("/v3/file-ops/delete-folder/", {"folder_path": "a_b"}, format="json").json() == {
+            "deleted_count": 1}
+        assert client.get("/v3/file-ops/list/").json() == {"file_paths": ["a-b/a.jpg", "axb/a.jpg"]}
+
+    def test_a_list_pattern_is_case_sensitive(self, acme):
+        _, _, client = acme
+        upload(client, ("a.jpg", image_bytes()), upload_path="photos")
+        upload(client, ("a.jpg", image_bytes()), upload_path="Photos")
+        assert client.get("/v3/file-ops/list/", {"pattern": "photos/*"}).json() == {"file_paths": ["photos/a.jpg"]}
+
+    def test_paths_differing_only_in_case_are_different_files(self, acme):
+        _, _, client = acme
+        upload(client, ("a.jpg", image_bytes(color=(1, 1, 1))), upload_path="p")
+        upload(client, ("a.jpg", image_bytes(color=(250, 250, 250))), upload_path="P")
+        assert b"".join(client.get("/v3/files/p/a.jpg").streaming_content) == image_bytes(color=(1, 1, 1))
+        client.post("/v3/file-ops/delete/", {"file_path": "P/a.jpg"}, format="json")
+        assert client.get("/v3/files/p/a.jpg").status_code == 200
+
+
+class TestQuotaCountsBytesOnDisk:
+    def test_files_that_expired_but_were_not_swept_still_count_against_the_quota(
+        self, make_account, key_client, clock, settings
+    ):
+        size = len(image_bytes())
+        account, raw = make_account("tiny", quota_bytes=3 * size)
+        client = key_client(raw)
+        statuses = []
+        for n in range(11):
+            statuses.append(upload(client, (f"f{n}.jpg", image_bytes()), expires_in_hours=0.001).status_code)
+            clock.advance(seconds=5)  # each file has expired before the next upload
+        blobs = [p for p in (settings.BGCUT_STORAGE_ROOT / "blobs").rglob("*") if p.is_file()]
+        assert sum(p.stat().st_size for p in blobs) <= 3 * size, "the disk never holds more than the quota"
+        assert statuses.count(200) >= 3
+
+    def test_a_refusal_explains_that_expired_files_count_until_they_are_freed(self, make_account, key_client, clock,
+                                                                            monkeypatch):
+        from engine import files
+
+        size = len(image_bytes())
+        account, raw = make_account("tiny", quota_bytes=size + 10)
+        client = key_client(raw)
+        assert upload(client, ("a.jpg", image_bytes()), expires_in_hours=0.001).status_code == 200
+        clock.advance(minutes=1)
+        # The expired file's bytes are still on disk (say a reader holds them, or the free failed).
+        monkeypatch.setattr(files, "expired_files_free", lambda **kwargs: 0)
+        response = upload(client, ("b.jpg", image_bytes()))
+        assert response.status_code == 507
+        assert "expired" in response.json()["detail"]
+        assert client.get("/v3/file-ops/usage/").json()["used_bytes"] == 0, "usage shows live files only"
+
+    def test_an_expired_file_is_freed_at_the_next_write_so_its_space_can_be_reused(
+        self, make_account, key_client, clock, settings
+    ):
+        size = len(image_bytes())
+        account, raw = make_account("tiny", quota_bytes=size + 10)
+        client = key_client(raw)
+        upload(client, ("a.jpg", image_bytes()), expires_in_hours=0.001)
+        clock.advance(minutes=1)
+        assert upload(client, ("b.jpg", image_bytes())).status_code == 200
+        blobs = [p for p in (settings.BGCUT_STORAGE_ROOT / "blobs").rglob("*") if p.is_file()]
+        assert len(blobs) == 1
