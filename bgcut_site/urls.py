@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
-from engine.errors import json_404, json_500
+from engine.errors import json_400, json_403, json_404, json_500
 
 urlpatterns = [
     path("v3/", include("engine.urls")),
@@ -15,5 +15,7 @@ urlpatterns = [
     path("", include("editor.urls")),
 ]
 
+handler400 = json_400
+handler403 = json_403
 handler404 = json_404
 handler500 = json_500

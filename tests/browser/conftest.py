@@ -120,7 +120,8 @@ def server(tmp_path_factory) -> Server:
     env["BGCUT_API_KEY"] = api_key
     log = open(var / "server.log", "w")
     process = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "bgcut_site.wsgi", "--bind", f"127.0.0.1:{port}",
+        [str(Path(sys.executable).parent / "gunicorn"), "bgcut_site.wsgi", "--config", "gunicorn.conf.py",
+         "--bind", f"127.0.0.1:{port}",
          "--workers", "1", "--threads", "8", "--timeout", "120", "--log-level", "warning"],
         cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )

@@ -1,0 +1,161 @@
+"""A real gunicorn server for the tests of the server stack, started as `make run` starts it.
+
+It runs in a subprocess with gunicorn.conf.py, its own database and storage under a temporary
+folder (nothing shared with pytest-django's test database), and u2netp for every model.
+"""
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _manage(*args: str, env: dict) -> str:
+    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    if done.returncode:
+        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+@dataclass(frozen=True)
+class GunicornServer:
+    base: str
+    port: int
+    api_key: str
+    log: Path
+
+    @property
+    def auth(self) -> dict:
+        return {"Authorization": f"Token {self.api_key}"}
+
+    def raw(self, request: bytes, *, timeout: float = 10) -> bytes:
+        """Send bytes as they are (no client library tidies them up) and read the whole answer."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as sock:
+            sock.sendall(request)
+            chunks = []
+            try:
+                while chunk := sock.recv(65536):
+                    chunks.append(chunk)
+            except (TimeoutError, ConnectionResetError):
+                pass
+        return b"".join(chunks)
+
+
+@pytest.fixture(scope="session")
+def gunicorn_server(tmp_path_factory) -> GunicornServer:
+    if not (ROOT / "models" / "u2netp.onnx").exists():
+        pytest.fail("models/u2netp.onnx is missing: run `make models` first")
+    var = tmp_path_factory.mktemp("gunicorn-var")
+    port = _free_port()
+    u2netp = {"models": ["u2netp"]}
+    env = {
+        **os.environ,
+        "DJANGO_SECRET_KEY": "server-stack-tests-only-" + "x" * 40,
+        "DJANGO_DEBUG": "false",
+        "BGCUT_VAR_DIR": str(var),
+        "DATABASE_URL": f"sqlite:///{var / 'db.sqlite3'}",
+        "CACHE_URL": "locmemcache://gunicorn-tests",
+        "BGCUT_STORAGE_ROOT": str(var / "storage"),
+        "BGCUT_QUALITY_PLANS": json.dumps({"high": u2netp, "medium": u2netp, "low": u2netp}),
+        "BGCUT_AICUT_PRIOR_MODEL": "u2netp",
+        "BGCUT_ONNX_THREADS": "1",
+        "BGCUT_RATE_LIMIT": "100000/min",
+        "BGCUT_SWEEP_INTERVAL": "0",
+        "BGCUT_INFERENCE_TIMEOUT": "20",
+        "BGCUT_LOG_LEVEL": "ERROR",
+    }
+    for name in ("BGCUT_API_KEY", "SCRIPT_NAME", "FORWARDED_ALLOW_IPS"):
+        env.pop(name, None)
+    (var / "storage" / "tmp").mkdir(parents=True)
+    _manage("migrate", "--noinput", "-v", "0", env=env)
+    api_key = _manage("create_api_key", "stack", env=env).strip().splitlines()[-1].strip()
+    log_path = var / "server.log"
+    log = open(log_path, "w")
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "gunicorn"), "bgcut_site.wsgi", "--config", "gunicorn.conf.py",
+         "--bind", f"127.0.0.1:{port}", "--workers", "1", "--threads", "4", "--timeout", "60",
+         "--log-level", "error"],
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {process.returncode}:\n{log_path.read_text()[-3000:]}")
+            try:
+                requests.get(f"{base}/v3/file-ops/usage/", timeout=2)
+                break
+            except requests.RequestException:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("gunicorn did not answer within 90 s")
+                time.sleep(0.2)
+        yield GunicornServer(base=base, port=port, api_key=api_key, log=log_path)
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        log.close()
+
+
+# ---- The fuzz tally: every request the fuzz tests send, reported at the end of the run --------
+
+
+@dataclass
+class FuzzTally:
+    requests: int = 0
+    server_errors: list[str] = field(default_factory=list)
+    non_json: list[str] = field(default_factory=list)
+
+    def record(self, label: str, status: int, content_type: str, body: bytes) -> None:
+        """Count one answer; remember it when it is a 5xx or a non-JSON error (the tests assert on both)."""
+        self.requests += 1
+        if status >= 500:
+            self.server_errors.append(f"{label}: {status} {body[:200]!r}")
+        if status >= 300 and not _is_json_detail(content_type, body):
+            self.non_json.append(f"{label}: {status} {content_type} {body[:200]!r}")
+
+
+def _is_json_detail(content_type: str, body: bytes) -> bool:
+    if not content_type.startswith("application/json"):
+        return False
+    try:
+        detail = json.loads(body).get("detail")
+    except (ValueError, AttributeError):
+        return False
+    return isinstance(detail, str) and bool(detail)
+
+
+_TALLY = FuzzTally()
+
+
+@pytest.fixture(scope="session")
+def fuzz_tally() -> FuzzTally:
+    return _TALLY
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _TALLY.requests:
+        terminalreporter.write_line(
+            f"v3 fuzz over HTTP to gunicorn: {_TALLY.requests} requests, {len(_TALLY.server_errors)} answered 5xx, "
+            f"{len(_TALLY.non_json)} error bodies not JSON {{\"detail\"}}"
+        )
