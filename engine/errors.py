@@ -29,18 +29,42 @@ class ApiError(Exception):
         self.headers = headers or {}
 
 
-def _drf_detail(exc: drf.APIException) -> str:
-    """Flatten DRF's nested validation messages into one sentence."""
-    detail = exc.detail
+def _first_error(detail, path: str) -> tuple[str, str] | None:
+    """The first message in DRF's nested validation detail, with the dotted path of its field."""
     if isinstance(detail, dict):
-        parts = []
-        for field, messages in detail.items():
-            message = messages[0] if isinstance(messages, list) and messages else messages
-            parts.append(str(message) if field == "non_field_errors" else f"{field}: {message}")
-        return " ".join(parts)
+        for key, value in detail.items():
+            if key == "non_field_errors":
+                child = path
+            elif isinstance(key, int):  # a ListField's item
+                child = f"{path}[{key}]"
+            else:
+                child = f"{path}.{key}" if path else str(key)
+            if found := _first_error(value, child):
+                return found
+        return None
     if isinstance(detail, list):
-        return " ".join(str(item) for item in detail)
-    return str(detail)
+        if detail and all(isinstance(item, str) for item in detail):
+            return path, detail[0]  # a field's own messages
+        for index, item in enumerate(detail):  # a nested list's items ({} for the valid ones)
+            if found := _first_error(item, f"{path}[{index}]"):
+                return found
+        return None
+    return path, str(detail)
+
+
+def _drf_detail(exc: drf.APIException) -> str:
+    """DRF's nested messages as one sentence that names the field: `output_variants[2].format must be ...`.
+
+    engine.serializers words refusals to follow the field's name ("must be ..."); a message that is a
+    sentence of its own (DRF's, or one about several fields) comes after a colon, or alone.
+    """
+    found = _first_error(exc.detail, "")
+    if found is None:
+        return "The request is not valid."
+    path, message = found
+    if not path:
+        return message
+    return f"{path}: {message}" if message[:1].isupper() else f"{path} {message}"
 
 
 _DRF_MESSAGES = {
