@@ -124,7 +124,7 @@ def api_exception_handler(exc, context):
 
 
 def _is_v3(request) -> bool:
-    return request.path_info.startswith("/v3/")
+    return request.path_info == "/v3" or request.path_info.startswith("/v3/")
 
 
 def json_400(request, exception=None):

@@ -16,6 +16,6 @@ class V3CommonMiddleware(CommonMiddleware):
         if (response.status_code == 404 and request.path_info.startswith("/v3/")
                 and self.should_redirect_with_slash(request)):
             location = escape_leading_slashes(request.get_full_path(force_append_slash=True))
-            return JsonResponse({"detail": f"This URL needs a trailing slash: call {location} instead."}, status=308,
-                                headers={"Location": location})
+            response = JsonResponse({"detail": f"This URL needs a trailing slash: call {location} instead."},
+                                    status=308, headers={"Location": location})
         return super().process_response(request, response)
