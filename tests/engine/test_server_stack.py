@@ -41,7 +41,7 @@ def test_a_script_name_header_cannot_take_a_token_outside_its_scope(gunicorn_ser
     # and the header does not move an unscoped call either: the URL that was sent is the one served
     moved = requests.get(f"{base}/v3/file-ops/list/", headers={**gunicorn_server.auth, "SCRIPT_NAME": "/v3"},
                          timeout=30)
-    assert moved.status_code == 200 and moved.json()["file_paths"] == ["secret/a.jpg"]
+    assert moved.status_code == 200 and "secret/a.jpg" in moved.json()["file_paths"]
 
 
 def test_the_largest_token_there_is_fits_in_its_header(gunicorn_server, stocked):
