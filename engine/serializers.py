@@ -326,7 +326,8 @@ class OutputVariantSerializer(StrictSerializer):
         allow_null=True, default=None, help_text="null: transparent (white for JPEG, which must be opaque).",
     )
     quality = worded(s.ChoiceField, f"must be one of {', '.join(QUALITIES)}.", choices=list(QUALITIES),
-                     required=False, default="high", help_text="One AI pass serves every variant: at the best asked for.")
+                     required=False, default="high",
+                     help_text="One AI pass serves every variant: it runs at the best quality asked for.")
     output_compression = worded(StrictIntegerField, "must be an integer from 1 to 100.", min_value=1,
                                 max_value=100, required=False, default=85)
     autocrop = worded(StrictBooleanField, "must be true or false.", required=False, default=False)
