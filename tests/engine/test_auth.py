@@ -212,3 +212,23 @@ def test_create_api_key_prints_the_key_last(db, capsys):
     call_command("create_api_key", "newco")
     last_line = capsys.readouterr().out.strip().splitlines()[-1]
     assert api_key_find(raw_key=last_line).account.name == "newco"
+
+
+def test_a_missing_trailing_slash_is_a_json_308_even_for_a_post_in_debug(acme, settings):
+    settings.DEBUG = True  # Django's own slash redirect raises for a POST in debug
+    response = acme[2].post("/v3/file-ops/copy?x=1", {}, format="json")
+    assert response.status_code == 308
+    assert response["Location"] == "/v3/file-ops/copy/?x=1"
+    assert "/v3/file-ops/copy/?x=1" in response.json()["detail"]
+
+
+def test_djangos_400_and_403_pages_are_json_under_v3_only(rf):
+    from django.core.exceptions import DisallowedHost, RequestDataTooBig
+
+    from engine.errors import json_400, json_403
+
+    assert json_400(rf.get("/v3/file-ops/list/"), DisallowedHost("x")).status_code == 400
+    too_big = json_400(rf.post("/v3/file-ops/copy/"), RequestDataTooBig("x"))
+    assert too_big.status_code == 413 and b"2.5 MB" in too_big.content
+    assert json_403(rf.get("/v3/ops/jobs/"), None)["Content-Type"] == "application/json"
+    assert json_400(rf.get("/accounts/login/"), DisallowedHost("x"))["Content-Type"].startswith("text/html")

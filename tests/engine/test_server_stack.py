@@ -124,3 +124,14 @@ def test_a_host_the_server_does_not_serve_is_a_json_400(gunicorn_server):
                             headers={**gunicorn_server.auth, "Host": "evil.example"})
     assert response.status_code == 400
     assert "Host" in response.json()["detail"]
+
+
+def test_make_run_and_the_test_servers_start_gunicorn_with_the_same_config():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    makefile = (root / "Makefile").read_text()
+    run_line = next(line for line in makefile.splitlines() if "$(BIN)/gunicorn bgcut_site.wsgi" in line)
+    assert "--config gunicorn.conf.py" in run_line
+    for conftest in ("tests/engine/conftest.py", "tests/browser/conftest.py"):
+        assert '"--config", "gunicorn.conf.py"' in (root / conftest).read_text(), conftest
