@@ -79,9 +79,10 @@ def format_sniff(head: bytes) -> ImageFormat | None:
 
 # Full-resolution decodes running at once in this process, whichever request asked: with the pixel
 # limit this bounds the memory decoding can take, however many uploads and tools arrive together.
-DECODES_AT_ONCE = 2
+# One: Pillow's WebP decoder holds ~15 bytes a pixel (AVIF ~9, JPEG and PNG 3-4) while it runs, and
+# the probes of the common formats no longer need a slot, so a queue here is rare and short.
+DECODES_AT_ONCE = 1
 _decode_slots = threading.BoundedSemaphore(DECODES_AT_ONCE)
-PROBE_SIDE = 1024  # a JPEG is checked by decoding it with at most this side (libjpeg's 1/8 scale at least)
 # What Pillow raises on damaged data. Kept to Pillow's calls on the file: an error in our own code
 # must surface as the bug it is, not as a 415 "corrupt file".
 _DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, struct.error, zlib.error)
@@ -157,7 +158,7 @@ def image_probe(path: Path, *, max_pixels: int) -> ImageInfo:
             orientation = _exif_orientation(facts.exif, fmt)
         else:
             if fmt.name == "JPEG":
-                image.draft(None, (min(width, PROBE_SIDE), min(height, PROBE_SIDE)))
+                image.draft(None, (1, 1))  # libjpeg's smallest scale, 1/8: every coefficient is still read
             with _decode_slots:
                 _pixels_load(image, fmt)
             with _decoding(fmt):
