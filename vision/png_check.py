@@ -3,7 +3,7 @@
 Pillow can only decode a PNG whole: a 344 KB file that declares 9,000 x 9,000 pixels costs 243 MB
 for the duration of the decode. This walk checks what a decode would: every chunk's CRC, a zlib
 stream that inflates to at least the bytes the header announces (more is ignored, as decoders do), while
-holding one chunk and one inflated block at a time.
+holding 1 MB of the file and 1 MB of inflated pixels at a time.
 """
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from pathlib import Path
 
 SIGNATURE = b"\x89PNG\r\n\x1a\n"
 INFLATE_BLOCK = 1 << 20  # inflated bytes held at once
-MAX_CHUNK = 1 << 26  # a chunk longer than this is refused (the format allows 2**31 - 1)
+READ_BLOCK = 1 << 20  # compressed bytes held at once
+MAX_KEPT = 1 << 20  # bytes of IHDR or eXIf kept to parse (an eXIf past this is truncated, and ignored)
 _CHANNELS = {0: 1, 2: 3, 3: 1, 4: 2, 6: 4}  # colour type -> samples per pixel
 # Adam7 passes: (x start, y start, x step, y step)
 _ADAM7 = ((0, 0, 8, 8), (4, 0, 8, 8), (0, 4, 4, 8), (2, 0, 4, 4), (0, 2, 2, 4), (1, 0, 2, 2), (0, 1, 1, 2))
@@ -41,39 +42,53 @@ def png_check(path: Path) -> PngFacts:
         inflater = zlib.decompressobj()
         inflated = 0
         while True:
-            kind, data = _chunk_read(handle)
-            if kind == b"IHDR":
-                header = _header_parse(data)
-            elif header is None:
+            kind, length = _chunk_head(handle)
+            if header is None and kind != b"IHDR":
                 raise PngBroken("the first chunk is not IHDR")
-            elif kind == b"IDAT":
-                inflated += _inflate_count(inflater, data, room=header[2] - inflated)
+            kept = b""
+            for piece in _chunk_pieces(handle, kind, length):
+                if kind == b"IDAT":
+                    inflated += _inflate_count(inflater, piece, room=header[2] - inflated)
+                elif kind in (b"IHDR", b"eXIf") and len(kept) < MAX_KEPT:
+                    kept += piece
+            if kind == b"IHDR":
+                header = _header_parse(kept)
             elif kind == b"eXIf":
-                exif = data
+                exif = kept
             elif kind == b"IEND":
                 break
-        if header is None:
-            raise PngBroken("there is no IHDR chunk")
         width, height, expected = header
         if inflated < expected:
             raise PngBroken(f"the pixels inflate to {inflated} bytes, fewer than the {expected} the header announces")
     return PngFacts(width=width, height=height, exif=exif)
 
 
-def _chunk_read(handle) -> tuple[bytes, bytes]:
+def _chunk_head(handle) -> tuple[bytes, int]:
     head = handle.read(8)
     if len(head) < 8:
         raise PngBroken("the file ends before its IEND chunk")
     length, kind = struct.unpack(">I4s", head)
-    if length > MAX_CHUNK:
-        raise PngBroken(f"a {kind!r} chunk declares {length} bytes")
-    data = handle.read(length)
-    crc = handle.read(4)
-    if len(data) < length or len(crc) < 4:
+    if length >= 2**31:
+        raise PngBroken(f"a chunk declares {length} bytes, more than the format allows")
+    return kind, length
+
+
+def _chunk_pieces(handle, kind: bytes, length: int):
+    """The chunk's data in pieces of at most READ_BLOCK bytes, then its CRC checked."""
+    crc = zlib.crc32(kind)
+    left = length
+    while left:
+        piece = handle.read(min(READ_BLOCK, left))
+        if not piece:
+            raise PngBroken("the file ends inside a chunk")
+        crc = zlib.crc32(piece, crc)
+        left -= len(piece)
+        yield piece
+    stored = handle.read(4)
+    if len(stored) < 4:
         raise PngBroken("the file ends inside a chunk")
-    if zlib.crc32(kind + data) != struct.unpack(">I", crc)[0]:
+    if crc != struct.unpack(">I", stored)[0]:
         raise PngBroken(f"the {kind.decode('latin-1')} chunk fails its checksum")
-    return kind, data
 
 
 def _header_parse(data: bytes) -> tuple[int, int, int]:

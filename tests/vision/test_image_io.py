@@ -408,19 +408,36 @@ def test_the_png_check_refuses_pixels_that_inflate_short_of_the_header(tmp_path)
 
 def test_the_png_check_refuses_a_bad_checksum_and_damaged_compressed_pixels(tmp_path):
     noise = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
-    data = bytearray(png_bytes(Image.fromarray(noise)))
-    offset = next(offset for offset, kind in png_chunks(bytes(data)) if kind == b"IDAT")
+    data = png_bytes(Image.fromarray(noise))
+    offset = next(offset for offset, kind in png_chunks(data) if kind == b"IDAT")
     length = struct.unpack(">I", data[offset:offset + 4])[0]
+    crc_at = offset + 8 + length
     bad_crc = bytearray(data)
-    bad_crc[offset + 8 + length // 2] ^= 0xFF
+    bad_crc[crc_at] ^= 0xFF
     (tmp_path / "crc.png").write_bytes(bytes(bad_crc))
     with pytest.raises(ImageError, match="checksum"):
         image_probe(tmp_path / "crc.png", max_pixels=LIMIT)
-    damaged = bytearray(bad_crc)  # the same flipped byte, with a CRC that matches it
-    damaged[offset + 8 + length:offset + 12 + length] = struct.pack(">I", zlib.crc32(bytes(damaged[offset + 4:offset + 8 + length])))
+    damaged = bytearray(data)  # a flipped byte in the compressed pixels, under a CRC that matches it
+    damaged[offset + 8 + length // 2] ^= 0xFF
+    damaged[crc_at:crc_at + 4] = struct.pack(">I", zlib.crc32(bytes(damaged[offset + 4:crc_at])))
     (tmp_path / "zlib.png").write_bytes(bytes(damaged))
     with pytest.raises(ImageError, match="truncated or corrupt"):
         image_probe(tmp_path / "zlib.png", max_pixels=LIMIT)
+
+
+def test_the_png_check_streams_one_idat_chunk_larger_than_its_read_block(tmp_path):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    width, height = 800, 600
+    rows = np.random.default_rng(4).integers(0, 256, (height, 1 + width * 3), dtype=np.uint8)
+    rows[:, 0] = 0  # filter type None on every row
+    pixels = zlib.compress(rows.tobytes(), 1)
+    assert len(pixels) > 1 << 20
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path = tmp_path / "one-chunk.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
+    assert (image_probe(path, max_pixels=LIMIT).width, image_load(path, max_pixels=LIMIT).shape) == (800, (600, 800, 3))
 
 
 @pytest.mark.parametrize("fmt, ext", [("PNG", "png"), ("WEBP", "webp")])
