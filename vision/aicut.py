@@ -183,14 +183,15 @@ class AICut:
         prior = context.prior
         first = next((p for p in points if p.positive), None)
         use_focus = tuning.focus and self.focus_model is not None and self.prior_model is not None
-        focus_budget = [tuning.focus_limit]  # model passes for views not yet cached, this call
+        focus_budget = tuning.focus_limit  # model passes for views not yet cached, this call
 
         def focus_apply(prior: np.ndarray, point: Point) -> np.ndarray:
+            nonlocal focus_budget
             box = focus_box(point=point, width=width, height=height, tuning=tuning)
             if ("focus", image_key, self.focus_model, box) not in self.cache:
-                if focus_budget[0] <= 0:
+                if focus_budget <= 0:
                     return prior
-                focus_budget[0] -= 1
+                focus_budget -= 1
             deadline_check()
             return self._focus_apply(image, image_key, prior, point)
 
