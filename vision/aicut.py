@@ -266,17 +266,17 @@ def logits_grabcut(
 def grabcut_bounded(*, image: np.ndarray, mask: np.ndarray, iterations: int) -> None:
     """GrabCut on BGR `image`, updating `mask` in place, one iteration at a time with the deadline between.
 
-    The colour models are built first (iterCount 0) and checked before each cut: when they cannot tell
-    the sides apart the graph cut degenerates and can run for minutes (see vision/aicut_colour.py),
-    so the labels so far are kept. OpenCV's iterations carry no state but the models and the mask,
-    so single-iteration calls give what one call would.
+    The colour models are built first (iterCount 0) and checked: when they cannot tell the sides apart
+    the graph cut degenerates and can run for minutes (see vision/aicut_colour.py), so the starting
+    labels are kept. OpenCV's iterations carry no state but the models and the mask, so
+    single-iteration calls give what one call would.
     """
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     try:
         cv2.grabCut(image, mask, None, bgd, fgd, 0, cv2.GC_INIT_WITH_MASK)
+        if not colour_models_decide(image=image, foreground_model=fgd, background_model=bgd):
+            return
         for _ in range(iterations):
-            if not colour_models_decide(image=image, foreground_model=fgd, background_model=bgd):
-                return
             deadline_check()
             cv2.grabCut(image, mask, None, bgd, fgd, 1, cv2.GC_EVAL)
     except cv2.error:
