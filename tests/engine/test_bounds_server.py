@@ -72,6 +72,16 @@ class Server:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    yield from _server_run(tmp_path_factory)
+
+
+@pytest.fixture
+def fresh_server(tmp_path_factory):
+    """A worker of its own: the peak-memory test must not see what other tests' calls left in VmHWM."""
+    yield from _server_run(tmp_path_factory)
+
+
+def _server_run(tmp_path_factory):
     if not (ROOT / "models" / "u2netp.onnx").exists():
         pytest.fail("models/u2netp.onnx is missing: run `make models` first")
     var = tmp_path_factory.mktemp("bgcut-bounds")
@@ -175,7 +185,8 @@ def huge_flat_png(side: int) -> bytes:
     return buffer.getvalue()
 
 
-def test_concurrent_uploads_of_small_files_that_decode_huge_keep_the_worker_small(server):
+def test_concurrent_uploads_of_small_files_that_decode_huge_keep_the_worker_small(fresh_server):
+    server = fresh_server
     # 7,000 x 7,000 is 49 MP, just under the default limit: a full decode holds 147 MB per file.
     png = huge_flat_png(7000)
     crafted = tiny_jpeg_declaring(7000, 7000)
