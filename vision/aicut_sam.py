@@ -20,6 +20,7 @@ import cv2
 import numpy as np
 
 from vision.aicut_types import Point
+from vision.models import session_run
 
 
 class SamPair:
@@ -63,7 +64,7 @@ class SamPair:
         batch[0, :, :height, :width] = ((resized.astype(np.float32) / 255 - self.mean) / self.std).transpose(2, 0, 1)
         self.encoder_passes += 1
         name = self.encoder.get_inputs()[0].name
-        return self.encoder.run(None, {name: batch})[0]
+        return session_run(self.encoder, None, {name: batch})[0]
 
     def logits(self, *, image: np.ndarray, image_key: str, points: Sequence[Point], cache) -> np.ndarray:
         """Mask logits (float32 HxW, > 0 = selected) for all clicks; the embedding comes from `cache` when it can."""
@@ -91,7 +92,7 @@ class SamPair:
             feeds["point_coords"] = np.concatenate([coords, np.zeros((1, 1, 2), np.float32)], axis=1)
             feeds["point_labels"] = np.concatenate([labels, -np.ones((1, 1), np.float32)], axis=1)
         self.decoder_passes += 1
-        masks = np.asarray(self.decoder.run(None, feeds)[0], np.float32)
+        masks = np.asarray(session_run(self.decoder, None, feeds)[0], np.float32)
         return sam_mask_fit(mask=masks.reshape(-1, *masks.shape[-2:])[0], shape=(height, width), size=self.input_size)
 
 
