@@ -8,9 +8,7 @@ from __future__ import annotations
 import io
 import json
 import os
-import socket
 import subprocess
-import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -20,29 +18,15 @@ import pytest
 import requests
 from PIL import Image
 
+from tests.live_server import ROOT, free_port, gunicorn_start, gunicorn_stop, manage, wait_for
 from tests.vision.test_image_io import tiny_jpeg_declaring
 
-ROOT = Path(__file__).resolve().parents[2]
 # The server's BGCUT_INFERENCE_TIMEOUT: below what a 4500 px AI Cut can take on a busy 2-core machine,
 # above what a small photo's takes even at a load average of 20 (6 s measured).
 TIMEOUT_S = 15
 OVERSHOOT_S = 30  # one stage past the deadline (a geodesic, the full-size threshold), with room for load
 UPLOAD = "/v3/file-ops/upload/"
 AI_CUT = "/v3/tools/ai/ai-cut/segment/"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _manage(*args: str, env: dict) -> str:
-    done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True,
-                          text=True, timeout=120)
-    if done.returncode:
-        raise RuntimeError(f"manage.py {' '.join(args)} failed:\n{done.stdout}\n{done.stderr}")
-    return done.stdout
 
 
 class Server:
@@ -85,7 +69,7 @@ def _server_run(tmp_path_factory):
     if not (ROOT / "models" / "u2netp.onnx").exists():
         pytest.fail("models/u2netp.onnx is missing: run `make models` first")
     var = tmp_path_factory.mktemp("bgcut-bounds")
-    port = _free_port()
+    port = free_port()
     u2netp = {"models": ["u2netp"]}
     env = {
         **os.environ,
@@ -104,33 +88,18 @@ def _server_run(tmp_path_factory):
         "BGCUT_LOG_LEVEL": "WARNING",
     }
     (var / "storage" / "tmp").mkdir(parents=True)
-    _manage("migrate", "--noinput", "-v", "0", env=env)
-    api_key = _manage("create_api_key", "bounds", env=env).strip().splitlines()[-1].strip()
-    log = open(var / "server.log", "w")
-    master = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "bgcut_site.wsgi", "--bind", f"127.0.0.1:{port}",
-         "--workers", "1", "--threads", "8", "--timeout", "600", "--log-level", "warning"],
-        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )
+    manage("migrate", "--noinput", "-v", "0", env=env)
+    api_key = manage("create_api_key", "bounds", env=env).strip().splitlines()[-1].strip()
+    master = gunicorn_start(port=port, env=env, log=var / "server.log", timeout=600)
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                requests.get(base + "/v3/file-ops/list/", timeout=2)
-                break
-            except requests.RequestException:
-                if master.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError("the server did not start:\n" + (var / "server.log").read_text()[-4000:])
-                time.sleep(0.2)
+        try:
+            wait_for(base + "/v3/file-ops/list/", process=master)
+        except RuntimeError as error:
+            raise RuntimeError(f"{error}:\n" + (var / "server.log").read_text()[-4000:]) from None
         yield Server(base, api_key, master)
     finally:
-        master.terminate()
-        try:
-            master.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            master.kill()
-        log.close()
+        gunicorn_stop(master)
 
 
 def jpeg(pixels: np.ndarray, quality: int = 75) -> bytes:

@@ -135,6 +135,7 @@ def test_make_run_and_the_test_servers_start_gunicorn_with_the_same_config():
     assert "--config gunicorn.conf.py" in run_line
     # Every test server starts through tests/live_server.gunicorn_start.
     assert '"--config", "gunicorn.conf.py"' in (root / "tests/live_server.py").read_text()
-    for conftest in ("tests/engine/conftest.py", "tests/browser/conftest.py", "tests/server/test_crash_recovery.py"):
+    for conftest in ("tests/engine/conftest.py", "tests/browser/conftest.py", "tests/server/test_crash_recovery.py",
+                     "tests/engine/test_bounds_server.py"):
         text = (root / conftest).read_text()
         assert "gunicorn_start(" in text and "subprocess.Popen" not in text, conftest
