@@ -9,6 +9,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
+from lib.blob_storage import blob_storage_config
 from lib.ratelimit import rate_parse
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -167,6 +168,17 @@ CORS_PREFLIGHT_MAX_AGE = 600
 BGCUT_STORAGE_ROOT = Path(env.str("BGCUT_STORAGE_ROOT", default=str(VAR_DIR / "storage")))
 FILE_UPLOAD_TEMP_DIR = str(BGCUT_STORAGE_ROOT / "tmp")
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
+# Where blobs live: "" = local disk under BGCUT_STORAGE_ROOT/blobs; s3://bucket?endpoint_url=...&region=...
+# = an S3-compatible store (keys under blobs/), with BGCUT_S3_ACCESS_KEY_ID / BGCUT_S3_SECRET_ACCESS_KEY.
+BGCUT_STORAGE_URL = env.str("BGCUT_STORAGE_URL", default="")
+try:
+    STORAGES["blobs"] = blob_storage_config(
+        url=BGCUT_STORAGE_URL, root=BGCUT_STORAGE_ROOT,
+        access_key=env.str("BGCUT_S3_ACCESS_KEY_ID", default=""),
+        secret_key=env.str("BGCUT_S3_SECRET_ACCESS_KEY", default=""),
+    )
+except ValueError as _error:
+    raise ImproperlyConfigured(f"BGCUT_STORAGE_URL: {_error}") from None
 BGCUT_FILE_TTL_HOURS = env.float("BGCUT_FILE_TTL_HOURS", default=2.0)
 BGCUT_MAX_UPLOAD_BYTES = env.int("BGCUT_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
 BGCUT_MAX_INPUT_PIXELS = env.int("BGCUT_MAX_INPUT_PIXELS", default=50_000_000)
@@ -191,6 +203,8 @@ BGCUT_CREDIT_COST_REMOVE_BG = _credits("BGCUT_CREDIT_COST_REMOVE_BG", "1")
 BGCUT_CREDIT_COST_AI_CUT = _credits("BGCUT_CREDIT_COST_AI_CUT", "0.1")
 BGCUT_PUBLIC_URL_TTL = env.int("BGCUT_PUBLIC_URL_TTL", default=600)
 BGCUT_SWEEP_INTERVAL = env.int("BGCUT_SWEEP_INTERVAL", default=300)  # seconds; 0 = off
+# Finished jobs in the log (the ops page) are deleted after this many days; expired sessions go too.
+BGCUT_JOB_RETENTION_DAYS = env.int("BGCUT_JOB_RETENTION_DAYS", default=30)
 BGCUT_DEMO_PORT = env.int("PORT", default=8000)  # only for the URLs `make run` prints
 
 # ---- Inference (vision/) ---------------------------------------------------------------------

@@ -1,23 +1,40 @@
-"""The blob store: immutable byte files under random names. Every read, write, delete and listing
-of stored bytes goes through these few functions, so another backend can replace local disk here.
+"""The blob store: immutable byte files under random names, in Django's `storages["blobs"]`.
+
+Every read, write, copy, delete and listing of stored bytes goes through these few functions. The
+default is local disk (FileSystemStorage under BGCUT_STORAGE_ROOT/blobs); BGCUT_STORAGE_URL=s3://...
+puts them in an S3-compatible store (django-storages' S3Storage). Where the two differ (hard links
+on disk, server-side copies and paginated listings on S3) the difference stays in this module.
 """
 from __future__ import annotations
 
 import hashlib
 import os
 import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
-from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, Storage, storages
+
+LISTING_PAGE = 1000  # keys per listing request on S3 (its maximum)
 
 
-def blob_path(name: str) -> Path:
+def blob_storage() -> Storage:
+    return storages["blobs"]
+
+
+def blob_key(name: str) -> str:
     # Two levels of fan-out keep directories small; blob names are random hex, never user input.
-    return Path(settings.BGCUT_STORAGE_ROOT) / "blobs" / name[:2] / name
+    return f"{name[:2]}/{name}"
+
+
+def _local(storage: Storage) -> bool:
+    return isinstance(storage, FileSystemStorage)
 
 
 def blob_put(*, source: Path) -> tuple[str, int, str]:
@@ -27,50 +44,148 @@ def blob_put(*, source: Path) -> tuple[str, int, str]:
     sweeper frees blobs that no row points at once they are older than a grace period.
     """
     name = uuid.uuid4().hex
-    destination = blob_path(name)
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(source, destination)
-    except OSError:  # another filesystem, or links not supported (a missing source fails here too)
-        shutil.copyfile(source, destination)
-    os.utime(destination)  # a hard link shares the source's (older) modification time
-    return name, destination.stat().st_size, _sha256_of(destination)
+    storage = blob_storage()
+    sha256, size = _sha256_of(source)
+    if _local(storage):
+        destination = Path(storage.path(blob_key(name)))
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(source, destination)  # no copy on one filesystem
+        except OSError:  # another filesystem, or links not supported (a missing source fails here too)
+            shutil.copyfile(source, destination)
+        os.utime(destination)  # a hard link shares the source's (older) modification time
+    else:
+        with open(source, "rb") as handle:
+            storage.save(blob_key(name), File(handle, name=name))
+    return name, size, sha256
+
+
+def blob_copy(name: str) -> str:
+    """A new blob with the same bytes, copied inside the store; FileNotFoundError if `name` is gone."""
+    new = uuid.uuid4().hex
+    storage = blob_storage()
+    if _local(storage):
+        destination = Path(storage.path(blob_key(new)))
+        destination.parent.mkdir(parents=True, exist_ok=True)
+        os.link(storage.path(blob_key(name)), destination)  # blobs never change, so a link is a copy
+        os.utime(destination)
+        return new
+    client = storage.connection.meta.client
+    with _s3_missing_is_file_not_found():
+        client.copy_object(Bucket=storage.bucket_name, Key=_s3_key(storage, new),
+                           CopySource={"Bucket": storage.bucket_name, "Key": _s3_key(storage, name)})
+    return new
 
 
 def blob_open(name: str) -> BinaryIO:
-    """The blob's bytes; FileNotFoundError once it has been deleted."""
-    return open(blob_path(name), "rb")
+    """The blob's bytes as a stream (read in pieces, never whole); FileNotFoundError once deleted."""
+    storage = blob_storage()
+    if _local(storage):
+        return open(storage.path(blob_key(name)), "rb")
+    with _s3_missing_is_file_not_found():
+        return storage.bucket.Object(_s3_key(storage, name)).get()["Body"]
 
 
-def blob_delete(name: str) -> int:
-    """Delete a blob; returns the bytes freed (0 when it was already gone)."""
-    path = blob_path(name)
-    try:
-        size = path.stat().st_size
-        path.unlink()
-    except FileNotFoundError:
-        return 0
+@contextmanager
+def blob_local(name: str, *, scratch: Path) -> Iterator[Path]:
+    """A local file holding the blob, for decoders that read from a path.
+
+    On disk that is the blob itself; from S3 it is streamed to a file in `scratch` (sizes are bounded
+    by the upload limit) that is deleted afterwards, or by the sweeper if the worker dies.
+    """
+    storage = blob_storage()
+    if _local(storage):
+        yield Path(storage.path(blob_key(name)))
+        return
+    with tempfile.NamedTemporaryFile(dir=scratch, prefix="blob-", delete=True) as copy:
+        with _s3_missing_is_file_not_found():
+            storage.connection.meta.client.download_fileobj(storage.bucket_name, _s3_key(storage, name), copy)
+        copy.flush()
+        yield Path(copy.name)
+
+
+def blob_delete(name: str, *, size: int | None = None) -> int:
+    """Delete a blob; returns the bytes freed (0 when it was already gone).
+
+    On S3 a delete does not say whether the key existed, so the caller passes the size it knows
+    (from a row or a listing) instead of paying a request to look it up.
+    """
+    storage = blob_storage()
+    if _local(storage):
+        path = Path(storage.path(blob_key(name)))
+        try:
+            freed = path.stat().st_size
+            path.unlink()
+        except FileNotFoundError:
+            return 0
+        return freed
+    if size is None:
+        try:
+            size = storage.size(blob_key(name))
+        except FileNotFoundError:
+            return 0
+        except Exception as error:
+            if _s3_missing(error):
+                return 0
+            raise
+    storage.delete(blob_key(name))
     return size
 
 
-def blobs_older_than(cutoff: datetime) -> Iterator[str]:
-    """Names of blobs stored before `cutoff`."""
-    root = Path(settings.BGCUT_STORAGE_ROOT) / "blobs"
+def blobs_older_than(cutoff: datetime) -> Iterator[tuple[str, int]]:
+    """(name, size) of every blob stored before `cutoff`, one bounded page of the listing at a time."""
+    storage = blob_storage()
+    if _local(storage):
+        yield from _local_older_than(Path(storage.location), cutoff.timestamp())
+        return
+    pages = storage.connection.meta.client.get_paginator("list_objects_v2").paginate(
+        Bucket=storage.bucket_name, Prefix=storage.location.strip("/") + "/",
+        PaginationConfig={"PageSize": LISTING_PAGE},
+    )
+    for page in pages:
+        for item in page.get("Contents", []):
+            if item["LastModified"] < cutoff:
+                yield item["Key"].rsplit("/", 1)[-1], item["Size"]
+
+
+def _local_older_than(root: Path, limit: float) -> Iterator[tuple[str, int]]:
     if not root.is_dir():
         return
-    limit = cutoff.timestamp()
-    for fan in root.iterdir():
-        for entry in os.scandir(fan):
+    for fan in os.scandir(root):
+        if not fan.is_dir():
+            continue
+        for entry in os.scandir(fan.path):
             try:
-                if entry.is_file() and entry.stat().st_mtime < limit:
-                    yield entry.name
+                stat = entry.stat()
+                if entry.is_file() and stat.st_mtime < limit:
+                    yield entry.name, stat.st_size
             except FileNotFoundError:
                 pass  # deleted while we looked
 
 
-def _sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
+def _s3_key(storage, name: str) -> str:
+    return f"{storage.location.strip('/')}/{blob_key(name)}"
+
+
+def _s3_missing(error: Exception) -> bool:
+    response = getattr(error, "response", None) or {}
+    return response.get("Error", {}).get("Code") in {"NoSuchKey", "404", "NotFound"}
+
+
+@contextmanager
+def _s3_missing_is_file_not_found():
+    try:
+        yield
+    except Exception as error:
+        if _s3_missing(error):
+            raise FileNotFoundError(str(error)) from error
+        raise
+
+
+def _sha256_of(path: Path) -> tuple[str, int]:
+    digest, size = hashlib.sha256(), 0
     with open(path, "rb") as handle:
         for chunk in iter(lambda: handle.read(1 << 20), b""):
             digest.update(chunk)
-    return digest.hexdigest()
+            size += len(chunk)
+    return digest.hexdigest(), size

@@ -77,10 +77,11 @@ class NewFile:
     """A finished file in scratch space, ready to be published at `path`."""
 
     path: str
-    source: Path
+    source: Path | None
     content_type: str
     width: int | None = None
     height: int | None = None
+    copy_of: StoredFile | None = None  # instead of a source: a copy of this file's blob, made inside the store
 
 
 def files_publish(
@@ -99,7 +100,10 @@ def files_publish(
     try:
         for new in new_files:
             try:
-                blob, size, sha256 = blobs.blob_put(source=new.source)
+                if new.copy_of is not None:
+                    blob, size, sha256 = blobs.blob_copy(new.copy_of.blob), new.copy_of.size, new.copy_of.sha256
+                else:
+                    blob, size, sha256 = blobs.blob_put(source=new.source)
             except FileNotFoundError:
                 raise ApiError(404, f"{new.path!r} was not stored: its source was replaced or deleted while "
                                     "the request ran, or the upload stalled too long and was discarded. "
@@ -107,17 +111,17 @@ def files_publish(
             staged.append((new, blob, size, sha256))
         created, replaced = _rows_swap(account=account, staged=staged, now=now, expires_at=expires_at)
     except BaseException:
-        for _, blob, _, _ in staged:
-            blobs.blob_delete(blob)
+        for _, blob, size, _ in staged:
+            blobs.blob_delete(blob, size=size)
         raise
-    for blob in replaced:
-        blobs.blob_delete(blob)
+    for blob, size in replaced:
+        blobs.blob_delete(blob, size=size)
     return created
 
 
 @transaction.atomic
-def _rows_swap(*, account, staged, now, expires_at) -> tuple[list[StoredFile], list[str]]:
-    """Point each path at its new blob; returns the new rows and the blobs they replaced."""
+def _rows_swap(*, account, staged, now, expires_at) -> tuple[list[StoredFile], list[tuple[str, int]]]:
+    """Point each path at its new blob; returns the new rows and the blobs (name, size) they replaced."""
     Account.objects.select_for_update().filter(pk=account.pk).first()  # one writer per account
     paths = {new.path for new, *_ in staged}
     existing = {f.path: f for f in StoredFile.objects.filter(account=account, path__in=paths)}
@@ -140,7 +144,7 @@ def _rows_swap(*, account, staged, now, expires_at) -> tuple[list[StoredFile], l
     for new, blob, size, sha256 in staged:
         old = existing.pop(new.path, None) or StoredFile.objects.filter(account=account, path=new.path).first()
         if old is not None:
-            replaced.append(old.blob)
+            replaced.append((old.blob, old.size))
             old.delete()
         created.append(StoredFile.objects.create(
             account=account, path=new.path, blob=blob, size=size, content_type=new.content_type,
@@ -175,7 +179,7 @@ def file_copy(*, account: Account, source_path: str, destination_path: str) -> S
     """Copy a file; the copy keeps the source's expiry, so a copy never extends a file's life."""
     source = file_get(account=account, path=source_path, field="source_path")
     new = NewFile(
-        path=destination_path, source=source.blob_path, content_type=source.content_type,
+        path=destination_path, source=None, copy_of=source, content_type=source.content_type,
         width=source.width, height=source.height,
     )
     return files_publish(account=account, new_files=[new], expires_at=source.expires_at)[0]
@@ -211,14 +215,15 @@ def orphan_blobs_free(*, stored_before: datetime) -> tuple[int, int]:
 
     Only a crash between storing a blob and committing its row (or between deleting a row and its
     blob) leaves one; the caller picks a cutoff that no publish still in flight can be older than.
+    The store's listing is read one page at a time, so memory stays bounded however many blobs there are.
     """
     count = freed = 0
     for batch in _batches(blobs.blobs_older_than(stored_before), 500):
-        referenced = set(StoredFile.objects.filter(blob__in=batch).values_list("blob", flat=True))
-        for blob in batch:
+        referenced = set(StoredFile.objects.filter(blob__in=[name for name, _ in batch]).values_list("blob", flat=True))
+        for blob, size in batch:
             if blob not in referenced:
-                count += 1
-                freed += blobs.blob_delete(blob)
+                gone = blobs.blob_delete(blob, size=size)
+                count, freed = count + bool(gone), freed + gone
     return count, freed
 
 
@@ -234,12 +239,20 @@ def _batches(items, size):
 
 
 def _rows_and_blobs_delete(queryset) -> int:
-    rows = list(queryset.values_list("pk", "blob"))
-    if not rows:  # most calls: no write transaction at all
+    """Delete the rows and then their blobs; returns how many rows this call deleted.
+
+    Each batch re-reads its rows under a row lock, so when two processes (two sweepers, or a sweep
+    and a request) delete the same rows, each row and its blob is deleted and counted by one of them.
+    """
+    candidates = list(queryset.values_list("pk", flat=True))
+    if not candidates:  # most calls: no write transaction at all
         return 0
-    for batch in _batches(rows, 500):
+    deleted = 0
+    for batch in _batches(candidates, 500):
         with transaction.atomic():
-            StoredFile.objects.filter(pk__in=[pk for pk, _ in batch]).delete()
-        for _, blob in batch:  # a crash here leaves orphan blobs, which the sweeper frees
-            blobs.blob_delete(blob)
-    return len(rows)
+            rows = list(StoredFile.objects.select_for_update().filter(pk__in=batch).values_list("pk", "blob", "size"))
+            StoredFile.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()
+        for _, blob, size in rows:  # a crash here leaves orphan blobs, which the sweeper frees
+            blobs.blob_delete(blob, size=size)
+        deleted += len(rows)
+    return deleted

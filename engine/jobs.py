@@ -82,3 +82,9 @@ def jobs_fail_abandoned(*, started_before: datetime) -> tuple[int, Decimal]:
             failed += 1
             refunded += job.credits_charged
     return failed, refunded
+
+
+def jobs_delete_finished_before(cutoff: datetime) -> int:
+    """Delete the log of calls that started before `cutoff` and have finished (BGCUT_JOB_RETENTION_DAYS)."""
+    deleted, _ = Job.objects.filter(started_at__lt=cutoff).exclude(status=Job.Status.RUNNING).delete()
+    return deleted

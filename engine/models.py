@@ -2,12 +2,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 
 from django.conf import settings
 from django.db import models
-
-from engine.blobs import blob_path
 
 
 class Account(models.Model):
@@ -45,7 +42,7 @@ class ApiKey(models.Model):
 
 
 class StoredFile(models.Model):
-    """A path in an account's space, pointing at an immutable blob on disk.
+    """A path in an account's space, pointing at an immutable blob in the blob store.
 
     Replacing a path writes a new blob and swaps the row, so readers never see a mix.
     """
@@ -66,10 +63,6 @@ class StoredFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.account}:{self.path}"
-
-    @property
-    def blob_path(self) -> Path:
-        return blob_path(self.blob)
 
 
 class Job(models.Model):

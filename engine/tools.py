@@ -15,7 +15,7 @@ import numpy as np
 from django.conf import settings
 from PIL import Image
 
-from engine import files, inference
+from engine import blobs, files, inference
 from engine.errors import ApiError
 from engine.jobs import job_record
 from engine.models import Account, StoredFile
@@ -32,7 +32,8 @@ _QUALITY_RANK = {quality: rank for rank, quality in enumerate(QUALITIES)}
 
 def _decode(stored: StoredFile, *, needed_pixels: int | None = None):
     try:
-        return image_decode(stored.blob_path, max_pixels=settings.BGCUT_MAX_INPUT_PIXELS, needed_pixels=needed_pixels)
+        with blobs.blob_local(stored.blob, scratch=files.storage_tmp_dir()) as path:
+            return image_decode(path, max_pixels=settings.BGCUT_MAX_INPUT_PIXELS, needed_pixels=needed_pixels)
     except ImageError as error:
         raise ApiError(415, f"{stored.path!r} cannot be processed: {error.reason}")
     except FileNotFoundError:
@@ -91,8 +92,9 @@ def removebg_process(*, account: Account, request: RemoveBgRequest) -> list[Stor
         timer.mark("decode")
         if mask_file is not None:
             try:
-                alpha = mask_load(mask_file.blob_path, width=width, height=height,
-                                  max_pixels=settings.BGCUT_MAX_INPUT_PIXELS)
+                with blobs.blob_local(mask_file.blob, scratch=files.storage_tmp_dir()) as mask_path:
+                    alpha = mask_load(mask_path, width=width, height=height,
+                                      max_pixels=settings.BGCUT_MAX_INPUT_PIXELS)
             except ImageError as error:
                 raise ApiError(400, f"mask_file_path {mask_file.path!r}: {error.reason}")
             except FileNotFoundError:  # replaced or deleted since the lookup: its old blob is gone

@@ -7,6 +7,7 @@ import pytest
 
 from engine import files
 from engine.models import Account, StoredFile
+from tests.blob_store import blob_bytes, stored_blobs
 
 
 @pytest.mark.django_db(transaction=True)
@@ -34,8 +35,7 @@ def test_concurrent_writes_to_one_path_leave_one_whole_file(settings):
         thread.join(30)
     assert errors == []
     stored = StoredFile.objects.get(account=account, path="race/out.png")
-    assert stored.blob_path.read_bytes() in payloads
-    assert stored.size == len(stored.blob_path.read_bytes())
-    blobs = [p for p in (settings.BGCUT_STORAGE_ROOT / "blobs").rglob("*") if p.is_file()]
-    assert blobs == [stored.blob_path], "replaced blobs are freed"
+    assert blob_bytes(stored.blob) in payloads
+    assert stored.size == len(blob_bytes(stored.blob))
+    assert list(stored_blobs()) == [stored.blob], "replaced blobs are freed"
     assert Account.objects.count() == 1

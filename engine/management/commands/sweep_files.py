@@ -7,7 +7,8 @@ from engine.sweeper import sweep_run
 
 class Command(BaseCommand):
     help = ("Free expired files and a crash's leftovers (orphan blobs, scratch files, abandoned jobs and their "
-            "credits); the server also does this every BGCUT_SWEEP_INTERVAL seconds.")
+            "credits), delete jobs and sessions past their retention; the server also does this every "
+            "BGCUT_SWEEP_INTERVAL seconds. One sweep at a time runs across all nodes.")
 
     def add_arguments(self, parser):
         parser.add_argument("--grace-seconds", type=float, default=None,
@@ -26,4 +27,8 @@ class Command(BaseCommand):
                 raise CommandError(f"--now must be an ISO 8601 time such as 2026-11-30T12:00:00+00:00; got {now!r}.")
             if at.tzinfo is None:
                 raise CommandError("--now needs a time zone, e.g. +00:00.")
-        self.stdout.write(f"Swept: {sweep_run(now=at, grace_seconds=grace_seconds)}.")
+        report = sweep_run(now=at, grace_seconds=grace_seconds)
+        if report is None:
+            self.stdout.write("Another sweeper is running now (on this node or another): nothing done.")
+        else:
+            self.stdout.write(f"Swept: {report}.")
