@@ -23,6 +23,12 @@ test: setup browser
 
 setup: $(INSTALLED) .env $(MODELS) db
 
+# The suite on PostgreSQL and Redis instead of SQLite and local memory (a CI step; both must be running).
+test-shared: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+test-shared: export CACHE_URL ?= redis://127.0.0.1:6379/14
+test-shared: setup browser
+	$(BIN)/pytest $(PYTEST_ARGS)
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
@@ -69,6 +75,13 @@ bench: setup $(REMBG_VENV)/bin/python
 	$(BIN)/python bench/removebg_quality.py --direct --rembg-python $(REMBG_VENV)/bin/python
 	$(BIN)/python bench/aicut_noc.py --direct
 	$(BIN)/python bench/api_latency.py
+
+# Two gunicorn nodes on loopback sharing the local PostgreSQL (database bgcut_cluster), Redis (DB 2) and a
+# SeaweedFS S3 store started here; migrations run once first. Ctrl-C stops it all. See tools/cluster.py.
+.PHONY: cluster test-shared
+NODES ?= 2
+cluster: $(INSTALLED) .env $(MODELS)
+	$(BIN)/python -m tools.cluster --nodes $(NODES)
 
 clean:
 	rm -rf $(VENV) var models .env
