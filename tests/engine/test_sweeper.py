@@ -173,3 +173,37 @@ def test_the_command_reports_what_it_freed_and_takes_a_grace_and_a_time(acme, se
     assert "1 expired files, 1 orphan blobs (1,000 bytes)" in out
     assert "1 abandoned jobs marked failed and 1.00 credits given back" in out
     assert StoredFile.objects.count() == 0 and blob_files(settings) == set()
+
+
+def test_finished_jobs_past_the_retention_and_expired_sessions_are_deleted(acme, settings):
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+
+    settings.BGCUT_JOB_RETENTION_DAYS = 30
+    settings.SESSION_ENGINE = "django.contrib.sessions.backends.db"
+    account, _, _ = acme
+    now = timezone.now()
+    old = Job.objects.create(account=account, tool="remove-bg", status="ok", started_at=now - timedelta(days=31))
+    recent = Job.objects.create(account=account, tool="remove-bg", status="failed", started_at=now - timedelta(days=29))
+    stuck = running_job(account, started_ago=timedelta(hours=1), charged="0")  # failed by this sweep, and kept
+    expired, live = SessionStore(), SessionStore()
+    expired.set_expiry(-1)
+    expired.save()
+    live.save()
+    report = sweep_run()
+    assert report.jobs_deleted == 1
+    assert set(Job.objects.values_list("pk", flat=True)) == {recent.pk, stuck.pk}
+    assert not Job.objects.filter(pk=old.pk).exists()
+    assert set(Session.objects.values_list("session_key", flat=True)) == {live.session_key}
+
+
+def test_a_sweep_while_another_holds_the_lock_does_nothing(acme, settings, tmp_path, capsys):
+    from engine.sweeper import sweep_lock
+
+    orphan_blob(tmp_path, seconds_old=2 * HOUR)
+    with sweep_lock() as held:
+        assert held
+        assert sweep_run() is None
+        call_command("sweep_files")
+        assert "Another sweeper is running" in capsys.readouterr().out
+    assert sweep_run().orphan_blobs == 1
