@@ -198,12 +198,30 @@ def test_finished_jobs_past_the_retention_and_expired_sessions_are_deleted(acme,
 
 
 def test_a_sweep_while_another_holds_the_lock_does_nothing(acme, settings, tmp_path, capsys):
+    from django.db import connection
+
     from engine.sweeper import sweep_lock
 
     orphan_blob(tmp_path, seconds_old=2 * HOUR)
-    with sweep_lock() as held:
-        assert held
+    holding, release, held = threading.Event(), threading.Event(), []
+
+    def other_sweeper():  # another process's sweep: its own database session
+        try:
+            with sweep_lock() as got:
+                held.append(got)
+                holding.set()
+                release.wait(30)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=other_sweeper)
+    thread.start()
+    try:
+        assert holding.wait(30) and held == [True]
         assert sweep_run() is None
         call_command("sweep_files")
         assert "Another sweeper is running" in capsys.readouterr().out
+    finally:
+        release.set()
+        thread.join(30)
     assert sweep_run().orphan_blobs == 1
