@@ -250,7 +250,9 @@ def _rows_and_blobs_delete(queryset) -> int:
     deleted = 0
     for batch in _batches(candidates, 500):
         with transaction.atomic():
-            rows = list(StoredFile.objects.select_for_update().filter(pk__in=batch).values_list("pk", "blob", "size"))
+            # Locked in one order everywhere, so two deleters of overlapping rows never deadlock.
+            rows = list(StoredFile.objects.select_for_update().filter(pk__in=batch).order_by("pk")
+                        .values_list("pk", "blob", "size"))
             StoredFile.objects.filter(pk__in=[pk for pk, _, _ in rows]).delete()
         for _, blob, size in rows:  # a crash here leaves orphan blobs, which the sweeper frees
             blobs.blob_delete(blob, size=size)
