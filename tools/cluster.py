@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -162,6 +163,10 @@ def _with_db(url: str, number: int) -> str:
     return urlunsplit(parts._replace(path=f"/{number}"))
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nodes", type=int, default=2)
@@ -169,6 +174,7 @@ def main() -> None:
     parser.add_argument("--database", default="bgcut_cluster", help="PostgreSQL database (created if missing)")
     parser.add_argument("--redis-db", type=int, default=2, help="Redis DB number of the cluster's own")
     arguments = parser.parse_args()
+    signal.signal(signal.SIGTERM, _interrupt)  # `kill` stops the nodes and SeaweedFS too, like Ctrl-C
     cluster = cluster_start(folder=arguments.folder.resolve(), nodes=arguments.nodes,
                             database_url=postgres_database_create(arguments.database),
                             cache_url=_with_db(REDIS, arguments.redis_db))
