@@ -6,11 +6,13 @@ stays in the folder it is given; every port is a free one on 127.0.0.1, so runs 
 from __future__ import annotations
 
 import json
+import os
 import secrets
 import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +43,8 @@ class SeaweedFS:
     access_key: str
     secret_key: str
     log: Path
+    sockets: Path
+    grpc_ports: tuple[int, ...]
 
     def client(self):
         import boto3
@@ -62,6 +66,10 @@ class SeaweedFS:
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(timeout=15)
+        shutil.rmtree(self.sockets, ignore_errors=True)
+        for port in self.grpc_ports:  # weed names these /tmp/seaweedfs-<part>-grpc-<port>.sock, whatever TMPDIR is
+            for leftover in Path("/tmp").glob(f"seaweedfs-*-grpc-{port}.sock"):
+                leftover.unlink(missing_ok=True)
 
 
 def seaweedfs_start(*, folder: Path, timeout: float = 90) -> SeaweedFS:
@@ -80,19 +88,22 @@ def seaweedfs_start(*, folder: Path, timeout: float = 90) -> SeaweedFS:
     }]}))
     ports = dict(zip(["master.port", "master.port.grpc", "volume.port", "volume.port.grpc", "filer.port",
                       "filer.port.grpc", "s3.port", "s3.port.grpc"], _free_ports(8)))
+    # weed writes its own logs to TMPDIR: a folder of its own, removed with it.
+    sockets = Path(tempfile.mkdtemp(prefix="weed-"))
     arguments = [
         binary, "server", "-ip=127.0.0.1", "-ip.bind=127.0.0.1", f"-dir={data}", "-s3", f"-s3.config={config}",
         "-s3.port.iceberg=0", "-s3.port.lance=0",  # extra listeners on fixed ports we do not use
         "-volume.max=0", "-master.volumeSizeLimitMB=64",  # small volumes: a test run writes a few MB
-        f"-filer.localSocket={folder / 'filer.sock'}", f"-s3.localSocket={folder / 's3.sock'}",
+        f"-filer.localSocket={sockets / 'filer.sock'}", f"-s3.localSocket={sockets / 's3.sock'}",
         *(f"-{name}={port}" for name, port in ports.items()),
     ]
     log = folder / "weed.log"
     with open(log, "w") as output:
         process = subprocess.Popen(arguments, cwd=folder, stdout=output, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL)
+                                   stdin=subprocess.DEVNULL, env={**os.environ, "TMPDIR": str(sockets)})
     server = SeaweedFS(process=process, endpoint_url=f"http://127.0.0.1:{ports['s3.port']}",
-                       access_key=access_key, secret_key=secret_key, log=log)
+                       access_key=access_key, secret_key=secret_key, log=log, sockets=sockets,
+                       grpc_ports=tuple(port for name, port in ports.items() if name.endswith(".grpc")))
     deadline = time.monotonic() + timeout
     probe = "bgcut-probe-" + secrets.token_hex(4)
     while True:
