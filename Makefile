@@ -9,7 +9,7 @@ THREADS ?= 8
 INSTALLED := $(VENV)/.installed
 MODELS := models/.verified
 
-.PHONY: run test setup models db demo browser bench clean
+.PHONY: run test test-shared setup models db migrate demo browser bench clean
 
 # /mint-token/ calls the embedded engine over HTTP on the port we serve.
 run: export BGCUT_API_BASE ?= http://127.0.0.1:$(PORT)
@@ -22,6 +22,12 @@ test: setup browser
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 setup: $(INSTALLED) .env $(MODELS) db
+
+# The suite on PostgreSQL and Redis instead of SQLite and local memory (a CI step; both must be running).
+test-shared: export DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/test
+test-shared: export CACHE_URL ?= redis://127.0.0.1:6379/14
+test-shared: setup browser
+	$(BIN)/pytest $(PYTEST_ARGS)
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,8 +48,11 @@ $(MODELS): vision/model_fetch.py | $(INSTALLED)
 
 models: $(MODELS)
 
-db: $(INSTALLED) .env
-	@$(BIN)/python manage.py migrate --noinput -v 0
+# One step of its own, under a lock: nodes that start together take turns (engine/.../migrate_locked.py).
+migrate: $(INSTALLED) .env
+	@$(BIN)/python manage.py migrate_locked -v 0
+
+db: migrate
 
 # The demo account, its API key (saved to .env for /mint-token/) and the demo users.
 demo: setup

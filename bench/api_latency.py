@@ -28,7 +28,8 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DATASETS = ROOT.parent / "shared" / "datasets"
+# A worktree sits one level deeper than the main checkout: BGCUT_DATASETS points at the datasets then.
+DATASETS = Path(os.environ.get("BGCUT_DATASETS") or ROOT.parent / "shared" / "datasets")
 
 
 def free_port() -> int:
@@ -59,9 +60,9 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         for _ in range(600):
             try:
-                requests.get(self.base + "/v3/file-ops/usage/", timeout=1)
+                requests.get(self.base + "/v3/file-ops/usage/", timeout=5)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or too busy to answer in time
                 time.sleep(0.1)
 
     def worker_peak_rss_mb(self) -> float | None:

@@ -7,6 +7,7 @@ from decimal import Decimal
 from django.db.models import F
 
 from engine.errors import ApiError
+from engine.metrics import credits_charged_add
 from engine.models import Account
 
 
@@ -32,3 +33,4 @@ def credits_hold(*, account: Account, amount: float | Decimal):
     except BaseException:
         credits_give_back(account=account, amount=amount)
         raise
+    credits_charged_add(amount)
