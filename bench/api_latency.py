@@ -77,7 +77,11 @@ class Server:
 
     def close(self):
         self.process.terminate()
-        self.process.wait(10)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:  # a loaded machine: do not lose the figures over a slow exit
+            self.process.kill()
+            self.process.wait()
         self.scratch.cleanup()
 
 
