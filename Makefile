@@ -11,12 +11,13 @@ MODELS := models/.verified
 
 .PHONY: run test test-shared setup models db migrate demo browser bench clean
 
-# /mint-token/ calls the embedded engine over HTTP on the port we serve.
+# /mint-token/ calls the embedded engine over HTTP on the port we serve. Each request is logged once, with its id,
+# by the site (lib/request_log.py). WORKERS > 1 needs CACHE_URL=redis://... (refused otherwise).
 run: export BGCUT_API_BASE ?= http://127.0.0.1:$(PORT)
 run: export PORT := $(PORT)
 run: setup demo
 	$(BIN)/gunicorn bgcut_site.wsgi --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads $(THREADS) \
-		--timeout 180 --access-logfile - --log-level warning
+		--timeout 180 --log-level warning
 
 test: setup browser
 	$(BIN)/pytest $(PYTEST_ARGS)

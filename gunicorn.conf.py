@@ -8,8 +8,22 @@ import os
 import tempfile
 
 wsgi_app = "bgcut_site.wsgi"
-# /readyz and the model files are checked in each worker; a 12 MP request takes seconds, not minutes.
+# A 12 MP request takes seconds; a worker silent for 3 minutes is stuck.
 timeout = 180
+
+if os.environ.get("BGCUT_LOG_FORMAT") == "json":
+    # gunicorn's own lines (start, stop, a worker timing out) as JSON objects too, like the site's.
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "lib.request_log.JsonFormatter"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"}},
+        "loggers": {
+            "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
+            "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        },
+        "root": {"level": "INFO", "handlers": []},
+    }
 
 
 def on_starting(server):

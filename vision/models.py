@@ -167,18 +167,8 @@ class ModelStore:
     def _session_create(self, path: Path):
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        # Requests are already bounded by the engine's inference concurrency: one pass gets the cores.
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        # Memory: the arena keeps the largest pass's activations (~0.9 GB for ISNet at 1024²) for the
-        # process's life and grows again on the next pass; the memory pattern pre-allocates one block for
-        # the whole plan. Without either, tensors are freed as the graph runs: ~0.2 GB less at the peak,
-        # 1.6 GB less between calls, outputs bit-identical (tests/vision/test_models.py, bench/memory.py).
-        options.enable_cpu_mem_arena = False
-        options.enable_mem_pattern = False
-        return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(path), sess_options=session_options(threads=self.threads),
+                                    providers=["CPUExecutionProvider"])
 
     def run(self, name: str, batch: np.ndarray) -> np.ndarray:
         """One model pass on a prepared [1,3,H,W] float32 batch; returns the chosen output as-is."""
@@ -206,6 +196,24 @@ class ModelStore:
         prob = self.infer(name, image)
         height, width = image.shape[:2]
         return map_resize(prob=prob, size=(height, width))
+
+
+def session_options(*, threads: int):
+    """onnxruntime options for every model of the process (ModelStore's, and any other session's)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    # Requests are already bounded by the engine's inference concurrency: one pass gets the cores.
+    options.intra_op_num_threads = max(1, int(threads))
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Memory: the arena keeps the largest pass's activations (~0.9 GB for ISNet at 1024²) for the
+    # process's life and grows on later passes; the memory pattern pre-allocates one block for the
+    # whole plan. Without either, tensors are freed as the graph runs and the worker's peak stays near
+    # one pass's needs (bench/memory.py); outputs are bit-identical (tests/vision/test_models.py).
+    options.enable_cpu_mem_arena = False
+    options.enable_mem_pattern = False
+    return options
 
 
 def image_to_batch(*, image: np.ndarray, spec: ModelSpec) -> np.ndarray:
