@@ -354,3 +354,14 @@ def test_the_memory_options_leave_the_real_models_output_bit_identical():
     expected = default.run([default.get_outputs()[0].name], {"input.1": batch})[0]
     assert np.array_equal(store.run("u2netp", batch), expected)
 
+
+
+def test_glibc_accepts_the_malloc_arena_cap_and_the_trim():
+    import platform
+
+    from vision.memory import memory_arenas_limit, memory_trim
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("malloc arenas and malloc_trim are glibc's")
+    assert memory_arenas_limit(2) is True
+    memory_trim()
