@@ -76,6 +76,7 @@ bench: setup $(REMBG_VENV)/bin/python
 	$(BIN)/python bench/removebg_quality.py --direct --rembg-python $(REMBG_VENV)/bin/python
 	$(BIN)/python bench/aicut_noc.py --direct
 	$(BIN)/python bench/api_latency.py
+	$(BIN)/python bench/memory.py
 
 clean:
 	rm -rf $(VENV) var models .env
