@@ -171,7 +171,7 @@ CORS_URLS_REGEX = r"^/v3/.*$"
 CORS_ALLOW_HEADERS = ["authorization", "content-type"]
 CORS_EXPOSE_HEADERS = [
     "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
-    "Content-Disposition",
+    "Content-Disposition", "X-Request-ID",
 ]
 CORS_PREFLIGHT_MAX_AGE = 600
 

@@ -63,3 +63,10 @@ def test_the_log_format_must_be_json_or_text():
     assert logging_config(fmt="json", level="INFO")["formatters"]["main"]["()"].endswith("JsonFormatter")
     with pytest.raises(ValueError, match="BGCUT_LOG_FORMAT"):
         logging_config(fmt="yaml", level="INFO")
+
+
+@pytest.mark.django_db
+def test_a_browser_on_an_allowed_origin_may_read_the_id(client, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://app.example"]
+    response = client.get("/v3/file-ops/usage/", HTTP_ORIGIN="https://app.example")
+    assert "X-Request-ID" in response["Access-Control-Expose-Headers"].split(", ")
