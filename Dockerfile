@@ -10,7 +10,8 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     BGCUT_VAR_DIR=/var/lib/bgcut \
     BGCUT_MODELS_DIR=/opt/bgcut/models \
-    BGCUT_LOG_FORMAT=json
+    BGCUT_LOG_FORMAT=json \
+    GLIBC_TUNABLES=glibc.malloc.hugetlb=1
 
 WORKDIR /opt/bgcut
 

@@ -14,6 +14,8 @@ MODELS := models/.verified
 # /mint-token/ calls the embedded engine over HTTP on the port we serve. Each request is logged once, with its id,
 # by the site (lib/request_log.py). WORKERS > 1 needs CACHE_URL=redis://... (refused otherwise).
 run: export BGCUT_API_BASE ?= http://127.0.0.1:$(PORT)
+# onnxruntime's large buffers on transparent huge pages: allocating them per pass costs little (vision/models.py).
+run: export GLIBC_TUNABLES ?= glibc.malloc.hugetlb=1
 run: export PORT := $(PORT)
 run: setup demo
 	$(BIN)/gunicorn bgcut_site.wsgi --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads $(THREADS) \

@@ -46,7 +46,9 @@ class Server:
         self.port = free_port()
         self.env = {**os.environ, "BGCUT_VAR_DIR": self.scratch.name, "BGCUT_RATE_LIMIT": "100000/min",
                     "BGCUT_DEFAULT_CREDITS": "1000000", "BGCUT_INFERENCE_TIMEOUT": "600",
-                    "BGCUT_API_BASE": f"http://127.0.0.1:{self.port}", "BGCUT_LOG_LEVEL": "WARNING"}
+                    "BGCUT_API_BASE": f"http://127.0.0.1:{self.port}", "BGCUT_LOG_LEVEL": "WARNING",
+                    # As `make run` and the Docker image start gunicorn (README, "Operations": memory).
+                    "GLIBC_TUNABLES": os.environ.get("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1")}
         python = sys.executable
         subprocess.run([python, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=self.env, check=True)
         out = subprocess.run([python, "manage.py", "create_api_key", "bench"], cwd=ROOT, env=self.env,
