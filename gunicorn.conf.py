@@ -5,6 +5,7 @@ prometheus_client's multi-process mode when there is more than one worker.
 """
 import glob
 import os
+import shutil
 import tempfile
 
 wsgi_app = "bgcut_site.wsgi"
@@ -53,7 +54,17 @@ def _metrics_dir_prepare():
         for stale in glob.glob(os.path.join(path, "*.db")):  # only prometheus_client's own files
             os.remove(stale)
     else:
-        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="bgcut-metrics-")
+        path = tempfile.mkdtemp(prefix="bgcut-metrics-")
+        _made_dirs.append(path)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+
+
+_made_dirs: list[str] = []  # the folders made above, removed when the server stops
+
+
+def on_exit(server):
+    for path in _made_dirs:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def child_exit(server, worker):

@@ -1,9 +1,8 @@
-"""Handing freed heap memory back to the operating system (glibc), so a big request's peak does not stay."""
+"""glibc's allocator, tuned for big short-lived buffers: few arenas, and freed memory handed back to the system."""
 from __future__ import annotations
 
 import ctypes
 import functools
-
 
 M_ARENA_MAX = -8  # glibc's mallopt parameter number (malloc.h)
 
