@@ -211,9 +211,10 @@ def session_options(*, threads: int):
     # process's life and grows on later passes (1.96 GB after 4 ISNet passes); the memory pattern
     # pre-allocates one block for the whole plan. Without either, tensors are freed as the graph runs
     # and the worker's peak stays near one pass's needs (1.07 GB; bench/memory.py). Outputs are
-    # bit-identical (tests/vision/test_models.py). The price is page faults on fresh buffers: +1.25 s
-    # of system time per ISNet pass, cut to ~0.8 s, with user time also lower, when glibc backs large
-    # blocks with transparent huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1: `make run`, Dockerfile).
+    # bit-identical (tests/vision/test_models.py). The price is page faults on fresh buffers: about
+    # 18 % more CPU per ISNet pass (0.9-1.35 s of system time); glibc backing large blocks with
+    # transparent huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1: `make run`, Dockerfile) cuts it
+    # in some runs (docs/BENCHMARKS.md).
     options.enable_cpu_mem_arena = False
     options.enable_mem_pattern = False
     return options
