@@ -9,14 +9,17 @@ THREADS ?= 8
 INSTALLED := $(VENV)/.installed
 MODELS := models/.verified
 
-.PHONY: run test setup models db demo browser bench clean
+.PHONY: run test test-shared setup models db migrate demo browser bench clean
 
-# /mint-token/ calls the embedded engine over HTTP on the port we serve.
+# /mint-token/ calls the embedded engine over HTTP on the port we serve. Each request is logged once, with its id,
+# by the site (lib/request_log.py). WORKERS > 1 needs CACHE_URL=redis://... (refused otherwise).
 run: export BGCUT_API_BASE ?= http://127.0.0.1:$(PORT)
+# onnxruntime's large buffers on transparent huge pages: allocating them per pass costs little (vision/models.py).
+run: export GLIBC_TUNABLES ?= glibc.malloc.hugetlb=1
 run: export PORT := $(PORT)
 run: setup demo
 	$(BIN)/gunicorn bgcut_site.wsgi --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) --workers $(WORKERS) \
-		--threads $(THREADS) --timeout 180 --access-logfile - --log-level warning
+		--threads $(THREADS) --timeout 180 --log-level warning
 
 test: setup browser
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -51,8 +54,11 @@ $(MODELS): vision/model_fetch.py vision/sam_export.py tools/mobilesam_onnx.py | 
 
 models: $(MODELS)
 
-db: $(INSTALLED) .env
-	@$(BIN)/python manage.py migrate --noinput -v 0
+# One step of its own, under a lock: nodes that start together take turns (engine/.../migrate_locked.py).
+migrate: $(INSTALLED) .env
+	@$(BIN)/python manage.py migrate_locked -v 0
+
+db: migrate
 
 # The demo account, its API key (saved to .env for /mint-token/) and the demo users.
 demo: setup
@@ -75,6 +81,7 @@ bench: setup $(REMBG_VENV)/bin/python
 	$(BIN)/python bench/removebg_quality.py --direct --rembg-python $(REMBG_VENV)/bin/python
 	$(BIN)/python bench/aicut_noc.py --direct
 	$(BIN)/python bench/api_latency.py
+	$(BIN)/python bench/memory.py
 
 # Two gunicorn nodes on loopback sharing the local PostgreSQL (database bgcut_cluster), Redis (DB 2) and a
 # SeaweedFS S3 store started here; migrations run once first. Ctrl-C stops it all. See tools/cluster.py.

@@ -28,7 +28,8 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-DATASETS = ROOT.parent / "shared" / "datasets"
+# A worktree sits one level deeper than the main checkout: BGCUT_DATASETS points at the datasets then.
+DATASETS = Path(os.environ.get("BGCUT_DATASETS") or ROOT.parent / "shared" / "datasets")
 
 
 def free_port() -> int:
@@ -45,7 +46,9 @@ class Server:
         self.port = free_port()
         self.env = {**os.environ, "BGCUT_VAR_DIR": self.scratch.name, "BGCUT_RATE_LIMIT": "100000/min",
                     "BGCUT_DEFAULT_CREDITS": "1000000", "BGCUT_INFERENCE_TIMEOUT": "600",
-                    "BGCUT_API_BASE": f"http://127.0.0.1:{self.port}"}
+                    "BGCUT_API_BASE": f"http://127.0.0.1:{self.port}", "BGCUT_LOG_LEVEL": "WARNING",
+                    # As `make run` and the Docker image start gunicorn (README, "Operations": memory).
+                    "GLIBC_TUNABLES": os.environ.get("GLIBC_TUNABLES", "glibc.malloc.hugetlb=1")}
         python = sys.executable
         subprocess.run([python, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=self.env, check=True)
         out = subprocess.run([python, "manage.py", "create_api_key", "bench"], cwd=ROOT, env=self.env,
@@ -59,9 +62,9 @@ class Server:
         self.base = f"http://127.0.0.1:{self.port}"
         for _ in range(600):
             try:
-                requests.get(self.base + "/v3/file-ops/usage/", timeout=1)
+                requests.get(self.base + "/v3/file-ops/usage/", timeout=5)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or too busy to answer in time
                 time.sleep(0.1)
 
     def worker_peak_rss_mb(self) -> float | None:
@@ -76,7 +79,11 @@ class Server:
 
     def close(self):
         self.process.terminate()
-        self.process.wait(10)
+        try:
+            self.process.wait(30)
+        except subprocess.TimeoutExpired:  # a loaded machine: do not lose the figures over a slow exit
+            self.process.kill()
+            self.process.wait()
         self.scratch.cleanup()
 
 

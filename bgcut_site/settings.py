@@ -11,6 +11,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 from lib.blob_storage import blob_storage_config
 from lib.ratelimit import rate_parse
+from lib.request_log import logging_config
+from lib.shared_state import shared_state_problem
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -40,6 +42,8 @@ SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 # The embed page sets its own frame-ancestors CSP; every other page refuses framing.
 X_FRAME_OPTIONS = "DENY"
+# Probes and scrapers talk plain HTTP to each node, behind the proxy that terminates TLS.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$", r"^metrics$"]
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -57,6 +61,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so every log line of the request carries its id and every response is counted.
+    "lib.request_log.RequestIdMiddleware",
+    "lib.metrics.MetricsMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
@@ -99,6 +106,12 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Rate limits live in the cache: per process by default, shared with CACHE_URL=redis://...
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://bgcut")}
+# How many machines serve this site. More than one needs a cache they all reach (refused otherwise);
+# gunicorn.conf.py refuses more than one worker on a per-process cache the same way.
+BGCUT_NODES = env.int("BGCUT_NODES", default=1)
+_problem = shared_state_problem(cache_backend=CACHES["default"]["BACKEND"], workers=1, nodes=BGCUT_NODES)
+if _problem:
+    raise ImproperlyConfigured(_problem)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -160,7 +173,7 @@ CORS_URLS_REGEX = r"^/v3/.*$"
 CORS_ALLOW_HEADERS = ["authorization", "content-type"]
 CORS_EXPOSE_HEADERS = [
     "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
-    "Content-Disposition",
+    "Content-Disposition", "X-Request-ID",
 ]
 CORS_PREFLIGHT_MAX_AGE = 600
 
@@ -259,10 +272,12 @@ for _name in ("BGCUT_RATE_LIMIT", "BGCUT_MINT_RATE", "BGCUT_LOGIN_RATE", "BGCUT_
     except ValueError as _error:
         raise ImproperlyConfigured(f"{_name}: {_error}") from None
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env.str("BGCUT_LOG_LEVEL", default="INFO")},
-    "loggers": {"django.server": {"level": "WARNING"}},
-}
+# ---- Operations -------------------------------------------------------------------------------
+# /metrics: with a token, readable by whoever sends `Authorization: Bearer <token>`; without, loopback only.
+BGCUT_METRICS_TOKEN = env.str("BGCUT_METRICS_TOKEN", default="")
+# json: one object per line with the request id (for a log shipper); text: for people at a terminal.
+BGCUT_LOG_FORMAT = env.str("BGCUT_LOG_FORMAT", default="text")
+try:
+    LOGGING = logging_config(fmt=BGCUT_LOG_FORMAT, level=env.str("BGCUT_LOG_LEVEL", default="INFO"))
+except ValueError as _error:
+    raise ImproperlyConfigured(str(_error)) from None

@@ -6,8 +6,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from editor.views import signin_throttled
 from engine.errors import json_400, json_403, json_404, json_500
+from engine.health import healthz, readyz
+from lib.metrics import metrics_view
 
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
+    path("metrics", metrics_view, name="metrics"),
     path("v3/", include("engine.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),

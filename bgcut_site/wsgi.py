@@ -3,6 +3,10 @@ import os
 
 from django.core.wsgi import get_wsgi_application
 
+from vision.memory import memory_arenas_limit
+
+memory_arenas_limit(2)  # before the server's threads start allocating: see vision/memory.py
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bgcut_site.settings")
 django_application = get_wsgi_application()
 

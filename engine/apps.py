@@ -7,4 +7,4 @@ class EngineConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from engine import checks, schema_auth  # noqa: F401  (registers the model check, schema auth)
+        from engine import checks, metrics, schema_auth  # noqa: F401  (registers the model check, metrics, schema auth)

@@ -6,6 +6,7 @@ from decimal import Decimal
 from django.db import transaction
 
 from engine.errors import ApiError
+from engine.metrics import credits_charged_add
 from engine.models import Account
 
 CENT = Decimal("0.01")

@@ -12,6 +12,7 @@ from django.conf import settings
 from engine.errors import ApiError
 from vision.aicut import AICut
 from vision.deadline import DeadlineExceeded, deadline_scope
+from vision.memory import memory_trim
 from vision.models import ModelStore, registry_build
 from vision.salient import QualityPlans
 
@@ -72,6 +73,11 @@ class InferenceGate:
         self._queue = max(0, queue)
         self._mean_seconds = 2.0  # a moving average of call durations, for Retry-After
 
+    @property
+    def depth(self) -> int:
+        """Calls inside the gate now, running or waiting (read-only, for metrics)."""
+        return self._concurrency + self._queue - self._admitted._value
+
     def retry_after(self) -> int:
         return max(1, math.ceil(self._mean_seconds * (self._queue + 1) / self._concurrency))
 
@@ -99,6 +105,7 @@ class InferenceGate:
                 raise deadline_error() from None
             finally:
                 self._running.release()
+                memory_trim()  # a big call's buffers are free now: return them before the next one
                 self._mean_seconds = 0.8 * self._mean_seconds + 0.2 * (time.monotonic() - started)
         finally:
             self._admitted.release()

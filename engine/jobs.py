@@ -15,6 +15,7 @@ from django.db import transaction
 
 from engine import clock
 from engine.credits import credits_amount, credits_give_back, credits_take
+from engine.metrics import credits_charged_add
 from engine.errors import ApiError
 from engine.models import Account, Job
 
@@ -42,7 +43,9 @@ def job_record(*, account: Account, tool: str, parameters: dict, input_path: str
         raise
     else:
         job.duration_ms = round((time.perf_counter() - started) * 1000)
-        if not job_close(job=job, status=Job.Status.OK, http_status=200):
+        if job_close(job=job, status=Job.Status.OK, http_status=200):
+            credits_charged_add(job.credits_charged)
+        else:
             logger.warning("Job %s finished after the sweeper had given it up; it stays refunded.", job.pk)
 
 

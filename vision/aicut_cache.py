@@ -36,6 +36,8 @@ class ByteLRU:
         self._lock = threading.Lock()
         # One lock per key being computed, so two threads never run the same model pass twice.
         self._pending: dict[Hashable, threading.Lock] = {}
+        self.hits = 0
+        self.misses = 0
 
     @property
     def bytes_used(self) -> int:
@@ -49,12 +51,21 @@ class ByteLRU:
             return key in self._items
 
     def get(self, key: Hashable) -> Any | None:
+        """The value for `key` or None; counted as a hit or a miss (the hit rate is a metric)."""
         with self._lock:
-            item = self._items.get(key)
-            if item is None:
-                return None
-            self._items.move_to_end(key)
-            return item[0]
+            value = self._lookup(key)
+            if value is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+            return value
+
+    def _lookup(self, key: Hashable) -> Any | None:
+        item = self._items.get(key)
+        if item is None:
+            return None
+        self._items.move_to_end(key)
+        return item[0]
 
     def put(self, key: Hashable, value: Any) -> None:
         size = nbytes_estimate(value)
@@ -78,7 +89,8 @@ class ByteLRU:
         with self._lock:
             key_lock = self._pending.setdefault(key, threading.Lock())
         with key_lock:
-            value = self.get(key)
+            with self._lock:  # another thread may have computed it meanwhile: not a second lookup to count
+                value = self._lookup(key)
             if value is None:
                 value = compute()
                 self.put(key, value)

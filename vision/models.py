@@ -11,6 +11,7 @@ import numpy as np
 from PIL import Image
 
 from vision.deadline import DeadlineExceeded, deadline_check, deadline_remaining
+from vision.memory import memory_trim
 from vision.model_fetch import ISNET_MEDIUM, ISNET_SMALL, U2NETP, file_verify
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -161,17 +162,14 @@ class ModelStore:
                 if slot.session is None:
                     self._verify(name, slot)
                     slot.session = self._session_create(self.path(name))
+                    memory_trim()  # parsing the file left ~240 MB of freed temporaries (ISNet)
         return slot.session
 
     def _session_create(self, path: Path):
         import onnxruntime as ort
 
-        options = ort.SessionOptions()
-        # Requests are already bounded by the engine's inference concurrency: one pass gets the cores.
-        options.intra_op_num_threads = self.threads
-        options.inter_op_num_threads = 1
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        return ort.InferenceSession(str(path), sess_options=options, providers=["CPUExecutionProvider"])
+        return ort.InferenceSession(str(path), sess_options=session_options(threads=self.threads),
+                                    providers=["CPUExecutionProvider"])
 
     def run(self, name: str, batch: np.ndarray) -> np.ndarray:
         """One model pass on a prepared [1,3,H,W] float32 batch; returns the chosen output as-is."""
@@ -180,7 +178,9 @@ class ModelStore:
         input_name = spec.input_name or session.get_inputs()[0].name
         output_name = session.get_outputs()[spec.output_index].name
         # Fetch only the output we read: ISNet has 12, each a 4 MB array.
-        return session_run(session, [output_name], {input_name: batch})[0]
+        output = session_run(session, [output_name], {input_name: batch})[0]
+        memory_trim()  # the pass freed its activations: give them back before rendering starts
+        return output
 
     def infer(self, name: str, image: np.ndarray) -> np.ndarray:
         """Probability map in 0..1 at the model's input size (the image stretched to it): one pass."""
@@ -223,6 +223,28 @@ def session_run(session, outputs: list[str] | None, feeds: dict):
         raise
     finally:
         timer.cancel()
+
+
+def session_options(*, threads: int):
+    """onnxruntime options for every model of the process (ModelStore's, and any other session's)."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    # Requests are already bounded by the engine's inference concurrency: one pass gets the cores.
+    options.intra_op_num_threads = max(1, int(threads))
+    options.inter_op_num_threads = 1
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # Memory: the arena keeps the largest pass's activations (~0.9 GB for ISNet at 1024²) for the
+    # process's life and grows on later passes (1.96 GB after 4 ISNet passes); the memory pattern
+    # pre-allocates one block for the whole plan. Without either, tensors are freed as the graph runs
+    # and the worker's peak stays near one pass's needs (1.07 GB; bench/memory.py). Outputs are
+    # bit-identical (tests/vision/test_models.py). The price is page faults on fresh buffers: about
+    # 18 % more CPU per ISNet pass (0.9-1.35 s of system time); glibc backing large blocks with
+    # transparent huge pages (GLIBC_TUNABLES=glibc.malloc.hugetlb=1: `make run`, Dockerfile) cuts it
+    # in some runs (docs/BENCHMARKS.md).
+    options.enable_cpu_mem_arena = False
+    options.enable_mem_pattern = False
+    return options
 
 
 def image_to_batch(*, image: np.ndarray, spec: ModelSpec) -> np.ndarray:

@@ -138,4 +138,4 @@ def test_make_run_and_the_test_servers_start_gunicorn_with_the_same_config():
     for conftest in ("tests/engine/conftest.py", "tests/browser/conftest.py", "tests/server/test_crash_recovery.py",
                      "tests/engine/test_bounds_server.py"):
         text = (root / conftest).read_text()
-        assert "gunicorn_start(" in text and "subprocess.Popen" not in text, conftest
+        assert "gunicorn_start(" in text and "subprocess.Popen(" not in text, conftest

@@ -405,3 +405,11 @@ def test_plain_grabcut_from_clicks_finds_a_distinct_object():
     bgr = cv2.cvtColor(image, cv2.COLOR_RGB2BGR)
     mask = grabcut_plain(image_bgr=bgr, points=[Point(125, 60, True)])
     assert mask_iou(mask=mask, truth=square) > 0.8
+
+
+def test_the_cache_counts_hits_and_misses_once_per_lookup():
+    cache = ByteLRU(max_bytes=10_000)
+    cache.get_or_compute("a", lambda: np.zeros(10, np.uint8))  # a miss, then computed
+    cache.get_or_compute("a", lambda: np.zeros(10, np.uint8))  # a hit
+    cache.get("b")  # a miss
+    assert (cache.hits, cache.misses) == (1, 2)

@@ -15,7 +15,9 @@ import pytest
 from vision import model_fetch
 from vision import sam_export
 from vision.model_fetch import FetchError, NpmChunkedModel, NpmMember, WheelMember
-from vision.models import BUILTIN_SPECS, ModelMissing, ModelSpec, ModelStore, registry_build, spec_from_dict
+from vision.models import (
+    BUILTIN_SPECS, ModelMissing, ModelSpec, ModelStore, image_to_batch, registry_build, spec_from_dict,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -369,3 +371,40 @@ def test_the_real_u2netp_finds_a_disc_on_a_plain_background():
     assert prob.shape == inside.shape and prob.dtype == np.float32
     iou = np.logical_and(prob > 0.5, inside).sum() / np.logical_or(prob > 0.5, inside).sum()
     assert iou > 0.9
+
+
+# ---- memory: what the store's session options change, and what they must not ----------------
+
+def test_sessions_free_activations_between_passes_instead_of_keeping_an_arena(tiny_store):
+    # The arena keeps a pass's peak for the process's life (ISNet: ~0.9 GB, growing on the next pass).
+    options = tiny_store.session("red").get_session_options()
+    assert options.enable_cpu_mem_arena is False and options.enable_mem_pattern is False
+
+
+@pytest.mark.model
+@pytest.mark.skipif(not (REPO / "models" / "u2netp.onnx").is_file(),
+                    reason="models/u2netp.onnx is absent: run `make models` (make test does it)")
+def test_the_memory_options_leave_the_real_models_output_bit_identical():
+    import onnxruntime as ort
+
+    store = ModelStore(REPO / "models", threads=2)
+    image, _ = disc_on_grey()
+    batch = image_to_batch(image=image, spec=store.spec("u2netp"))
+    options = ort.SessionOptions()  # onnxruntime's defaults (arena and memory pattern on), same threads
+    options.intra_op_num_threads, options.inter_op_num_threads = 2, 1
+    default = ort.InferenceSession(str(store.path("u2netp")), sess_options=options,
+                                   providers=["CPUExecutionProvider"])
+    expected = default.run([default.get_outputs()[0].name], {"input.1": batch})[0]
+    assert np.array_equal(store.run("u2netp", batch), expected)
+
+
+
+def test_glibc_accepts_the_malloc_arena_cap_and_the_trim():
+    import platform
+
+    from vision.memory import memory_arenas_limit, memory_trim
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("malloc arenas and malloc_trim are glibc's")
+    assert memory_arenas_limit(2) is True
+    memory_trim()
