@@ -37,6 +37,24 @@ def _local(storage: Storage) -> bool:
     return isinstance(storage, FileSystemStorage)
 
 
+def blob_store_check(*, create: bool = False) -> None:
+    """Raise unless the store can be used (for /readyz); `create` makes a missing bucket.
+
+    A local folder is made whenever it is missing: FileSystemStorage would make it on the first write anyway.
+    """
+    storage = blob_storage()
+    if _local(storage):
+        Path(storage.location).mkdir(parents=True, exist_ok=True)
+        return
+    client = storage.connection.meta.client
+    try:
+        client.head_bucket(Bucket=storage.bucket_name)
+    except Exception as error:
+        if not (create and _s3_missing(error)):
+            raise
+        client.create_bucket(Bucket=storage.bucket_name)
+
+
 def blob_put(*, source: Path) -> tuple[str, int, str]:
     """Store a finished file as a new blob: (name, size, sha256).
 

@@ -12,6 +12,8 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import JsonResponse
 
+from engine.blobs import blob_store_check
+
 logger = logging.getLogger(__name__)
 
 
@@ -39,6 +41,7 @@ def _storage() -> None:
     with tempfile.NamedTemporaryFile(dir=root, prefix="readyz-") as probe:
         probe.write(b"ok")
         probe.flush()
+    blob_store_check()  # the blob store itself: its folder, or its bucket on S3
 
 
 def _models() -> None:

@@ -99,7 +99,6 @@ def cluster_start(*, folder: Path, database_url: str, cache_url: str, nodes: int
     seaweedfs = seaweedfs_start(folder=folder / "seaweedfs")
     bucket = "bgcut-cluster"
     try:
-        seaweedfs.bucket_create(bucket)
         env = {
             **{name: value for name, value in os.environ.items() if not name.startswith(("BGCUT_", "DJANGO_"))},
             "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),  # one for every node: tokens and links cross nodes
@@ -113,7 +112,8 @@ def cluster_start(*, folder: Path, database_url: str, cache_url: str, nodes: int
             **(extra_env or {}),
         }
         cluster = Cluster(folder=folder, env=env, seaweedfs=seaweedfs, api_key="", bucket=bucket)
-        cluster.manage("migrate", "--noinput", "-v", "0")
+        cluster.manage("migrate_locked", "-v", "0")
+        cluster.manage("blob_store_create")  # the bucket, as a deployment's migrate step makes it
         cluster.api_key = cluster.manage("create_api_key", "cluster").strip().splitlines()[-1].strip()
     except BaseException:
         seaweedfs.stop()

@@ -6,6 +6,7 @@ the way the sweeper does, so "no orphan bytes" means the same on both.
 from __future__ import annotations
 
 import threading
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -197,3 +198,15 @@ def test_a_tool_input_gone_from_the_store_is_a_404(acme):
         tools._decode(stored)
     assert getattr(caught.value, "status", None) == 404
     assert client.get("/v3/files/p/p.jpg").status_code == 404
+
+
+@pytest.mark.parametrize("blob_backend", ["s3"], indirect=True)
+def test_readyz_fails_on_a_missing_bucket_until_blob_store_create_makes_it(client, settings, seaweedfs):
+    from django.core.management import call_command
+
+    settings.STORAGES["blobs"]["OPTIONS"]["bucket_name"] = "missing-" + uuid.uuid4().hex[:12]
+    settings.STORAGES = {**settings.STORAGES}  # a new STORAGES: Django forgets the storage it built
+    body = client.get("/readyz").json()
+    assert body["checks"]["storage"].startswith("failed")
+    call_command("blob_store_create")
+    assert client.get("/readyz").json()["checks"]["storage"] == "ok"
