@@ -13,8 +13,9 @@ export function thumbMissing(link) {
 export function thumbsWire(root) {
   for (const image of root.querySelectorAll("a.thumb img")) {
     const failed = () => thumbMissing(image.closest("a.thumb"));
-    // An image that failed before this module ran has fired its error event already.
-    if (image.complete && image.naturalWidth === 0 && image.getAttribute("loading") !== "lazy") failed();
+    // An image that failed before this module ran has fired its error event already (it reads complete,
+    // with no pixels); a lazy image not requested yet reads not complete.
+    if (image.complete && image.naturalWidth === 0) failed();
     else image.addEventListener("error", failed, { once: true });
   }
 }
