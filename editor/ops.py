@@ -21,6 +21,14 @@ class Thumb:
     path: str
     url: str | None  # a signed URL the browser can load without a header, while the file exists
 
+    @property
+    def folder(self) -> str:
+        return self.path.rpartition("/")[0]
+
+    @property
+    def name(self) -> str:
+        return self.path.rpartition("/")[2]
+
 
 @dataclass(frozen=True)
 class Stage:
@@ -60,10 +68,11 @@ class Row:
 
     @property
     def span(self) -> str:
-        """How long the session lasted, first click to last."""
+        """How long the session lasted: from its first click to its last click's answer."""
         if not (self.session and self.session.first_started_at and self.job.started_at):
             return ""
-        return duration_words((self.job.started_at - self.session.first_started_at).total_seconds() * 1000)
+        elapsed = (self.job.started_at - self.session.first_started_at).total_seconds() * 1000
+        return duration_words(elapsed + (self.job.duration_ms or 0))
 
 
 def filters_from(query) -> dict[str, str]:
@@ -97,20 +106,18 @@ def _words(value: Any) -> str:
 
 
 def parameter_lines(parameters: Any) -> tuple[tuple[str, str], ...]:
-    """("output variant 1 · format", "png")-style lines for any parameters: nested objects read as labels."""
-    lines: list[tuple[str, str]] = []
-
-    def walk(value: Any, label: str) -> None:
-        if isinstance(value, dict) and value:
-            for key, item in value.items():
-                walk(item, f"{label} · {key}".replace("_", " ") if label else str(key).replace("_", " "))
-        elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
-            for index, item in enumerate(value, 1):
-                walk(item, f"{label} {index}")
+    """("quality", "high")-style lines for any parameters; each item of a list of objects (remove-bg's
+    variants) is one line of its own fields: "variants 2", "output file path: a.webp, format: webp, ..."."""
+    if not isinstance(parameters, dict):
+        return (("parameters", _words(parameters)),)
+    lines = []
+    for key, value in parameters.items():
+        label = str(key).replace("_", " ")
+        if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            lines += [(f"{label} {n}", ", ".join(f"{k.replace('_', ' ')}: {_words(v)}" for k, v in item.items()))
+                      for n, item in enumerate(value, 1)]
         else:
-            lines.append((label or "parameters", _words(value)))
-
-    walk(parameters if parameters is not None else {}, "")
+            lines.append((label, _words(value)))
     return tuple(lines)
 
 

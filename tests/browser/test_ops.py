@@ -137,7 +137,7 @@ def test_on_a_desktop_staff_filter_the_log_expand_a_session_and_read_a_job(brows
         job.get_by_test_id("row-toggle").click()
         detail = page.locator(".detail-row:not([hidden])")
         text = detail.inner_text().lower()
-        for words in ("parameters", "variants 2 · output file path", f"{FOLDER}/shoe-thumb.webp", "timings", "alpha",
+        for words in ("parameters", "variants 2", f"output file path: {FOLDER}/shoe-thumb.webp, format: webp", "timings", "alpha",
                       "render", "succeeded (http 200)"):
             assert words in text
         shot(page, "remove-bg-detail", full_page=True)
@@ -147,6 +147,7 @@ def test_on_a_desktop_staff_filter_the_log_expand_a_session_and_read_a_job(brows
         dialog = page.locator("#ops-lightbox")
         assert dialog.is_visible()
         page.wait_for_function("() => document.querySelector('.lightbox-image').naturalWidth > 0")
+        assert dialog.locator(".lightbox-missing").is_hidden()
         shot(page, "lightbox")
         page.keyboard.press("Escape")
         assert dialog.is_hidden()
@@ -201,6 +202,7 @@ def test_on_a_phone_the_page_fits_and_a_session_and_a_job_open_by_touch(browser,
         job.locator("a.thumb").first.tap()
         assert page.locator("#ops-lightbox").is_visible()
         page.wait_for_function("() => document.querySelector('.lightbox-image').naturalWidth > 0")
+        assert page.locator("#ops-lightbox .lightbox-missing").is_hidden()
         shot(page, "phone-lightbox")
         page.get_by_test_id("lightbox-close").tap()
         assert page.locator("#ops-lightbox").is_hidden()

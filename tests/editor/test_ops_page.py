@@ -165,8 +165,8 @@ def test_a_job_detail_reads_parameters_timings_and_error_as_words(staff, upstrea
         parameters={"quality": "high", "mask_file_path": None,
                     "variants": [{"output_file_path": "shop/a.png", "format": "png", "autocrop": False}]}))
     html = staff.get("/ops/").content.decode()
-    assert "<dt>variants 1 · output file path</dt><dd>shop/a.png</dd>" in html
-    assert "<dt>mask file path</dt><dd>–</dd>" in html and "<dd>no</dd>" in html
+    assert "<dt>variants 1</dt><dd>output file path: shop/a.png, format: png, autocrop: no</dd>" in html
+    assert "<dt>mask file path</dt><dd>–</dd>" in html and "<dt>quality</dt><dd>high</dd>" in html
     assert 'style="width: 5%"' in html and 'style="width: 100%"' in html and "200 ms" in html
     assert "Failed (HTTP 415):</strong> The input is not an image." in html
 
