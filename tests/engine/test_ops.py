@@ -197,3 +197,31 @@ def test_the_schema_shows_the_query_parameters_and_their_bounds(client):
     assert parameters["tool"]["schema"]["enum"] == ["remove-bg", "ai-cut"]
     row = schema["components"]["schemas"]["JobRow"]["properties"]
     assert "session" in row and "input_url" in row
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_migration_groups_ai_cut_jobs_logged_before_sessions_existed():
+    from datetime import datetime, timedelta, timezone
+
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    executor.migrate([("engine", "0002_job_credits_charged")])
+    old = executor.loader.project_state([("engine", "0002_job_credits_charged")]).apps
+    account = old.get_model("engine", "Account").objects.create(name="before")
+    OldJob = old.get_model("engine", "Job")
+    start = datetime(2026, 11, 1, 9, 0, tzinfo=timezone.utc)
+
+    def click(minutes, output="o/cut.jpg", tool="ai-cut"):
+        return OldJob.objects.create(account=account, tool=tool, input_path="i/a.jpg", started_at=start + timedelta(
+            minutes=minutes), parameters={"output_path": output} if tool == "ai-cut" else {}).pk
+
+    first, second, third = click(0), click(10), click(24)  # each within 15 minutes of the one before
+    after_pause, other_output, remove_bg = click(40), click(41, output="o/b.jpg"), click(42, tool="remove-bg")
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(executor.loader.graph.leaf_nodes())
+    sessions = dict(Job.objects.values_list("id", "session"))
+    assert (sessions[first], sessions[second], sessions[third]) == (None, first, first)
+    assert (sessions[after_pause], sessions[other_output], sessions[remove_bg]) == (None, None, None)
