@@ -217,13 +217,12 @@ def ops_jobs_list(*, api_key: str, query: Mapping[str, str | int] | None = None)
     """`GET /v3/ops/jobs/`: one page of rows of the job log, newest first, filtered by `query` (the
     endpoint's parameters, which it validates: a refusal is an UpstreamFailed with status 400)."""
     params = {name: value for name, value in (query or {}).items() if value not in ("", None)}
-    page = int(params.get("page", 1)) if str(params.get("page", 1)).isdigit() else 1
     body = _send("GET", "/v3/ops/jobs/", api_key=api_key, params=params)
     try:
         results = tuple(_job(item) for item in body.get("results") or () if isinstance(item, dict))
         return OpsJobPage(
             count=int(body.get("count", len(results))),
-            page=int(body.get("page", page)),
+            page=int(body.get("page", 1)),
             pages=max(1, int(body.get("pages", 1))),
             results=results,
             page_size=int(body.get("page_size", 25)),
