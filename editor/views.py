@@ -14,9 +14,6 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from editor import embed, ops, signin
 from tokens import client
 
-JOB_STATUSES = ("ok", "failed", "running")
-
-
 def _editor_context(*, embed_origin: str | None = None) -> dict:
     """The template contract shared with the front end (see templates/editor/editor.html)."""
     return {
@@ -94,25 +91,26 @@ def _page_number(raw: str) -> int:
 
 @login_required
 def ops_jobs(request: HttpRequest) -> HttpResponse:
-    """Recent jobs from the v3 job log, for staff; filters and page number come from the query."""
+    """The v3 job log, for staff: filters and page come from the query (so a view can be shared) and go
+    to the engine as they are; it validates them, and a refusal is shown with the form to fix it."""
     if not request.user.is_staff:
         return render(request, "ops/forbidden.html", status=403)
-    status = request.GET.get("status", "")
-    status = status if status in JOB_STATUSES else ""
-    account = request.GET.get("account", "").strip()[:200]
+    filters = ops.filters_from(request.GET)
     page_number = _page_number(request.GET.get("page", "1"))
-    context = {"statuses": JOB_STATUSES, "status": status, "account": account,
+    context = {"tools": ops.TOOLS, "statuses": ops.STATUSES, "within_choices": ops.WITHIN,
+               "page_sizes": ops.PAGE_SIZES, "filters": filters,
+               "filtered": any(v for k, v in filters.items() if k != "page_size"),
                "page": None, "rows": [], "accounts": [], "error": ""}
     try:
-        page = client.ops_jobs_list(api_key=settings.BGCUT_API_KEY, status=status,
-                                    account=account, page=page_number)
-        context["accounts"] = client.ops_accounts_list(api_key=settings.BGCUT_API_KEY)
+        accounts = client.ops_accounts_list(api_key=settings.BGCUT_API_KEY)
+        # A shared link may name an account the list lacks (deleted since): keep it selectable.
+        context["accounts"] = sorted({*accounts, filters["account"]} - {""})
+        page = client.ops_jobs_list(api_key=settings.BGCUT_API_KEY, query={**filters, "page": page_number})
     except client.UpstreamError as exc:
         context["error"] = ops.failure_message(exc)
-        return render(request, "ops/jobs.html", context, status=502)
+        refused = isinstance(exc, client.UpstreamFailed) and exc.status == 400
+        return render(request, "ops/jobs.html", context, status=400 if refused else 502)
     context["page"] = page
     context["rows"] = ops.job_rows(page=page, api_base=settings.BGCUT_API_BASE,
                                     public_base=settings.BGCUT_PUBLIC_API_BASE)
-    if account and account not in context["accounts"]:
-        context["accounts"] = sorted([*context["accounts"], account])
     return render(request, "ops/jobs.html", context)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from django.db import transaction
@@ -20,6 +20,9 @@ from engine.errors import ApiError
 from engine.models import Account, Job
 
 logger = logging.getLogger(__name__)
+SESSION_TOOL = "ai-cut"
+# A person refining one selection clicks every few seconds; a pause this long starts a new session.
+SESSION_GAP = timedelta(minutes=15)
 WORKER_DIED = ("The worker process died during this call (it was killed or crashed), so nothing was "
                "written and its credits were given back: send the request again.")
 
@@ -28,9 +31,11 @@ WORKER_DIED = ("The worker process died during this call (it was killed or crash
 def job_record(*, account: Account, tool: str, parameters: dict, input_path: str = "", cost: Decimal = Decimal(0)):
     """Log a tool call and charge `cost` for it; a failed call is refunded. The block may fill
     `job.outputs` and `job.timings`."""
-    job = Job.objects.create(
-        account=account, tool=tool, parameters=parameters, input_path=input_path, started_at=clock.now()
-    )
+    started_at = clock.now()
+    session = job_session_of(account=account, tool=tool, parameters=parameters, input_path=input_path,
+                             started_at=started_at)
+    job = Job.objects.create(account=account, tool=tool, parameters=parameters, input_path=input_path,
+                             started_at=started_at, session=session)
     started = time.perf_counter()
     try:
         job_charge(job=job, amount=cost)
@@ -47,6 +52,28 @@ def job_record(*, account: Account, tool: str, parameters: dict, input_path: str
             credits_charged_add(job.credits_charged)
         else:
             logger.warning("Job %s finished after the sweeper had given it up; it stays refunded.", job.pk)
+
+
+def job_session_of(*, account: Account, tool: str, parameters: dict, input_path: str,
+                   started_at: datetime) -> int | None:
+    """The AI Cut session a new call continues: that of the account's latest call on the same input and
+    output, if it started less than SESSION_GAP ago; None starts a session (and every other tool's job).
+
+    Each click sends every point so far to the same output, so this rule, unlike "the points extend the
+    previous call's", keeps undo (fewer points) and a moved point in the session too.
+    """
+    if tool != SESSION_TOOL:
+        return None
+    previous = (
+        Job.objects.filter(account=account, tool=tool, input_path=input_path,
+                           parameters__output_path=parameters.get("output_path"),
+                           started_at__gte=started_at - SESSION_GAP, started_at__lte=started_at)
+        .order_by("-started_at", "-id").values_list("session", "id").first()
+    )
+    if previous is None:
+        return None
+    session, first_click = previous
+    return session or first_click
 
 
 def job_charge(*, job: Job, amount: Decimal) -> None:

@@ -86,9 +86,16 @@ class Job(models.Model):
     timings = models.JSONField(default=dict, help_text="Milliseconds per stage.")
     # What this call took from the balance; given back once, when the job leaves "running" failed.
     credits_charged = models.DecimalField(max_digits=12, decimal_places=2, default=Decimal("0"))
+    # AI Cut clicks on one image and output form a session (engine.jobs.job_session_of): the id of its
+    # first click; null on that first click and on every other tool's job (their row is their own id).
+    session = models.PositiveBigIntegerField(null=True, blank=True, db_index=True)
 
     class Meta:
         ordering = ["-started_at", "-id"]
+        indexes = [
+            # The previous click of a session: same account, tool and input, the latest first.
+            models.Index(fields=["account", "tool", "input_path", "started_at"], name="job_session_lookup"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.tool} {self.status} ({self.account})"

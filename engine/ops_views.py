@@ -1,17 +1,16 @@
 """Operator endpoints behind the ops review page: the job log across accounts."""
 from __future__ import annotations
 
-from django.core.paginator import EmptyPage, Paginator
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from engine import clock, public_urls, schemas
+from engine import serializers as bodies
 from engine.auth import ApiKeyOnly
 from engine.errors import ApiError
+from engine.job_log import JobRow, job_rows_page
 from engine.models import Account, Job, StoredFile
 from engine.views import V3View
-
-PAGE_SIZE = 25
 
 
 class OperatorOnly(ApiKeyOnly):
@@ -23,55 +22,51 @@ class OperatorOnly(ApiKeyOnly):
         return True
 
 
-def _outputs_with_urls(job: Job, live: dict[tuple[int, str], StoredFile]) -> list[dict]:
-    outputs = []
-    for path in job.outputs:
-        stored = live.get((job.account_id, path))
-        outputs.append({"path": path, "url": public_urls.public_url_sign(stored=stored)[0] if stored else None})
-    return outputs
+def _live_files(jobs: list[Job]) -> dict[tuple[int, str], StoredFile]:
+    """The inputs and outputs of `jobs` that still exist, by (account, path): only those get a URL."""
+    wanted = {(job.account_id, path) for job in jobs for path in [job.input_path, *job.outputs] if path}
+    return {
+        (f.account_id, f.path): f
+        for f in StoredFile.objects.filter(
+            account_id__in={a for a, _ in wanted}, path__in={p for _, p in wanted}, expires_at__gt=clock.now()
+        )
+        if (f.account_id, f.path) in wanted
+    }
 
 
 class JobListView(V3View):
     permission_classes = [OperatorOnly]
 
-    @extend_schema(parameters=[OpenApiParameter("status", str, enum=[s.value for s in Job.Status]),
-                               OpenApiParameter("account", str), OpenApiParameter("page", int)],
-                   responses=schemas.JobPage)
+    @extend_schema(parameters=[bodies.OpsJobQuerySerializer], responses=schemas.JobPage)
     def get(self, request):
-        jobs = Job.objects.select_related("account")
-        status = request.query_params.get("status")
-        if status:
-            if status not in Job.Status.values:
-                raise ApiError(400, f"status must be one of {', '.join(Job.Status.values)}.")
-            jobs = jobs.filter(status=status)
-        if request.query_params.get("account"):
-            jobs = jobs.filter(account__name=request.query_params["account"])
-        paginator = Paginator(jobs, PAGE_SIZE)
-        try:
-            number = int(request.query_params.get("page", 1))
-            page = paginator.page(number)
-        except (ValueError, EmptyPage):
-            raise ApiError(400, f"page must be a whole number from 1 to {paginator.num_pages}.")
-        wanted = {(job.account_id, path) for job in page for path in job.outputs}
-        live = {
-            (f.account_id, f.path): f
-            for f in StoredFile.objects.filter(
-                account_id__in={a for a, _ in wanted}, path__in={p for _, p in wanted}, expires_at__gt=clock.now()
-            )
-        }
-        results = [
-            {
+        query = bodies.request_validate(bodies.OpsJobQuerySerializer, request.query_params)
+        page = job_rows_page(query=query)
+        live = _live_files([job for row in page.rows for job in row.clicks])
+
+        def url(job: Job, path: str) -> str | None:
+            stored = live.get((job.account_id, path))
+            return request.build_absolute_uri(public_urls.public_url_sign(stored=stored)[0]) if stored else None
+
+        def entry(job: Job) -> dict:
+            return {
                 "id": job.pk, "account": job.account.name, "tool": job.tool, "parameters": job.parameters,
                 "status": job.status, "error": job.error, "http_status": job.http_status,
                 "started_at": job.started_at.isoformat(), "duration_ms": job.duration_ms,
                 "timings": job.timings, "input_path": job.input_path,
-                "outputs": [{**o, "url": request.build_absolute_uri(o["url"]) if o["url"] else None}
-                            for o in _outputs_with_urls(job, live)],
+                "input_url": url(job, job.input_path) if job.input_path else None,
+                "outputs": [{"path": path, "url": url(job, path)} for path in job.outputs],
             }
-            for job in page
-        ]
-        return Response({"count": paginator.count, "page": page.number, "pages": paginator.num_pages,
-                         "results": results})
+
+        def row(item: JobRow) -> dict:
+            session = None
+            if item.is_session:
+                session = {"clicks": item.jobs, "failed": item.failed, "total_ms": item.total_ms,
+                           "first_started_at": item.first_started_at.isoformat(),
+                           "jobs": [entry(job) for job in item.clicks]}
+            return {**entry(item.last), "session": session}
+
+        return Response({"count": page.count, "page": page.page, "pages": page.pages, "page_size": page.page_size,
+                         "results": [row(item) for item in page.rows]})
 
 
 class AccountListView(V3View):

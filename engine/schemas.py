@@ -74,14 +74,29 @@ class JobEntry(s.Serializer):
     duration_ms = s.IntegerField(allow_null=True)
     timings = s.DictField()
     input_path = s.CharField()
+    input_url = s.URLField(allow_null=True, help_text="Signed, short-lived; null once the input is gone.")
     outputs = JobOutput(many=True)
 
 
+class JobSession(s.Serializer):
+    clicks = s.IntegerField(help_text="Matching clicks in the session (jobs lists the latest 100 at most).")
+    failed = s.IntegerField()
+    total_ms = s.IntegerField(help_text="The clicks' processing time, summed.")
+    first_started_at = s.DateTimeField()
+    jobs = JobEntry(many=True, help_text="The clicks, oldest first.")
+
+
+class JobRow(JobEntry):
+    session = JobSession(allow_null=True, help_text="An AI Cut session (its fields above are its last click's); "
+                                                    "null for any other job.")
+
+
 class JobPage(s.Serializer):
-    count = s.IntegerField()
+    count = s.IntegerField(help_text="Rows (an AI Cut session is one row).")
     page = s.IntegerField()
     pages = s.IntegerField()
-    results = JobEntry(many=True)
+    page_size = s.IntegerField()
+    results = JobRow(many=True)
 
 
 class AccountName(s.Serializer):

@@ -10,12 +10,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from django.core.validators import MaxLengthValidator, MinLengthValidator
 from drf_spectacular.extensions import OpenApiSerializerExtension
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers as s
 
+from engine import clock
 from engine.access_tokens import DEFAULT_EXPIRES_IN, MAX_EXPIRES_IN, MAX_PATHS, TokenRequest
 from engine.paths import (
     MAX_PATH_LENGTH, PATH_REGEX, PathRefused, extension_of, folder_check, path_check, pattern_check,
@@ -437,3 +439,61 @@ class AICutSerializer(StrictSerializer):
             raise s.ValidationError(f"At most {MAX_POINTS} points in all; send the clicks that matter.")
         return AICutRequest(input_field=input_field, input_path=input_path, output_field=output_field,
                             output_path=output_path, points=tuple(points), output_type=attrs["output_type"])
+
+
+# ---- The operators' job log ------------------------------------------------------------------
+
+JOB_TOOLS = ("remove-bg", "ai-cut")
+JOB_STATUSES = ("running", "ok", "failed")
+JOB_WITHIN = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+MAX_PAGE_SIZE = 100
+_WHEN = "must be a date and time like 2026-11-30T13:00:00Z (UTC unless it carries an offset)."
+
+
+@dataclass(frozen=True)
+class JobQuery:
+    """Which jobs an operator asked for, and which page of rows (an AI Cut session is one row)."""
+
+    tool: str | None = None
+    status: str | None = None
+    account: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    path: str | None = None
+    page: int = 1
+    page_size: int = 25
+
+
+class OpsJobQuerySerializer(StrictSerializer):
+    """Filter the job log. An empty value is no filter, as an HTML form sends it."""
+
+    tool = worded(s.ChoiceField, f"must be one of {', '.join(JOB_TOOLS)}.", choices=list(JOB_TOOLS), required=False)
+    status = worded(s.ChoiceField, f"must be one of {', '.join(JOB_STATUSES)}.", choices=list(JOB_STATUSES),
+                    required=False)
+    account = worded(s.SlugField, "must be an account name (letters, digits, - and _, at most 64).", max_length=64,
+                     required=False, help_text="Exactly this account's jobs.")
+    since = worded(s.DateTimeField, _WHEN, required=False, help_text="Jobs started at or after this time.")
+    until = worded(s.DateTimeField, _WHEN, required=False, help_text="Jobs started before this time.")
+    within = worded(s.ChoiceField, f"must be one of {', '.join(JOB_WITHIN)}.", choices=list(JOB_WITHIN),
+                    required=False, help_text="A preset instead of since/until: jobs of the last hour, day, ...")
+    path = worded(s.RegexField, "must be 1 to 200 path characters (letters, digits, '.', '_', '-', '/').",
+                  regex=r"^[A-Za-z0-9._/-]+$", max_length=200, required=False,
+                  help_text="Jobs whose input path or an output path contains this text (any case).")
+    page = worded(s.IntegerField, "must be a whole number from 1.", min_value=1, required=False, default=1)
+    page_size = worded(s.IntegerField, f"must be a whole number from 1 to {MAX_PAGE_SIZE}.", min_value=1,
+                       max_value=MAX_PAGE_SIZE, required=False, default=25, help_text="Rows per page.")
+
+    def to_internal_value(self, data):
+        if isinstance(data, Mapping):
+            data = {name: data[name] for name in data if data[name] != ""}
+        return super().to_internal_value(data)
+
+    def validate(self, attrs) -> JobQuery:
+        since, until, within = attrs.get("since"), attrs.get("until"), attrs.pop("within", None)
+        if within and (since or until):
+            raise s.ValidationError({"within": "cannot be sent with since or until: choose a preset or a range."})
+        if since and until and since >= until:
+            raise s.ValidationError({"until": "must be later than since."})
+        if within:
+            attrs["since"] = clock.now() - JOB_WITHIN[within]
+        return JobQuery(**attrs)

@@ -6,6 +6,7 @@ unchanged against a remote v3 deployment. Keys and tokens are never logged.
 from __future__ import annotations
 
 import email.utils
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -68,6 +69,19 @@ class OpsJob:
     duration_ms: int | None
     input_path: str
     outputs: tuple[OpsJobOutput, ...]
+    input_url: str | None = None
+    http_status: int | None = None
+    timings: dict[str, int] | None = None  # milliseconds per stage
+    session: OpsSession | None = None  # an AI Cut session: this job is its last click
+
+
+@dataclass(frozen=True)
+class OpsSession:
+    clicks: int
+    failed: int
+    total_ms: int
+    first_started_at: datetime | None
+    jobs: tuple[OpsJob, ...]  # oldest first
 
 
 @dataclass(frozen=True)
@@ -76,6 +90,7 @@ class OpsJobPage:
     page: int
     pages: int
     results: tuple[OpsJob, ...]
+    page_size: int = 25
 
 
 def _url(path: str) -> str:
@@ -158,6 +173,20 @@ def _parse_time(value: Any) -> datetime | None:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
 
 
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _session(raw: Any) -> OpsSession | None:
+    if not isinstance(raw, dict):
+        return None
+    return OpsSession(
+        clicks=_int_or_none(raw.get("clicks")) or 0, failed=_int_or_none(raw.get("failed")) or 0,
+        total_ms=_int_or_none(raw.get("total_ms")) or 0, first_started_at=_parse_time(raw.get("first_started_at")),
+        jobs=tuple(_job(item) for item in raw.get("jobs") or () if isinstance(item, dict)),
+    )
+
+
 def _job(raw: dict) -> OpsJob:
     outputs = tuple(
         OpsJobOutput(path=str(item.get("path", "")), url=item.get("url") or None)
@@ -165,6 +194,7 @@ def _job(raw: dict) -> OpsJob:
         if isinstance(item, dict)
     )
     duration = raw.get("duration_ms")
+    timings = raw.get("timings")
     return OpsJob(
         id=str(raw.get("id", "")),
         account=str(raw.get("account", "")),
@@ -176,24 +206,26 @@ def _job(raw: dict) -> OpsJob:
         duration_ms=int(duration) if isinstance(duration, int | float) else None,
         input_path=str(raw.get("input_path") or ""),
         outputs=outputs,
+        input_url=raw.get("input_url") or None,
+        http_status=_int_or_none(raw.get("http_status")),
+        timings={str(k): v for k, v in timings.items() if _int_or_none(v) is not None} if isinstance(timings, dict) else {},
+        session=_session(raw.get("session")),
     )
 
 
-def ops_jobs_list(*, api_key: str, status: str = "", account: str = "", page: int = 1) -> OpsJobPage:
-    """`GET /v3/ops/jobs/`: one page of the job log, newest first, optionally filtered."""
-    params = {"page": page}
-    if status:
-        params["status"] = status
-    if account:
-        params["account"] = account
+def ops_jobs_list(*, api_key: str, query: Mapping[str, str | int] | None = None) -> OpsJobPage:
+    """`GET /v3/ops/jobs/`: one page of rows of the job log, newest first, filtered by `query` (the
+    endpoint's parameters, which it validates: a refusal is an UpstreamFailed with status 400)."""
+    params = {name: value for name, value in (query or {}).items() if value not in ("", None)}
     body = _send("GET", "/v3/ops/jobs/", api_key=api_key, params=params)
     try:
         results = tuple(_job(item) for item in body.get("results") or () if isinstance(item, dict))
         return OpsJobPage(
             count=int(body.get("count", len(results))),
-            page=int(body.get("page", page)),
+            page=int(body.get("page", 1)),
             pages=max(1, int(body.get("pages", 1))),
             results=results,
+            page_size=int(body.get("page_size", 25)),
         )
     except (TypeError, ValueError) as exc:
         raise UpstreamFailed("The v3 API answered /v3/ops/jobs/ with an unexpected shape.", status=200) from exc

@@ -48,6 +48,15 @@ def test_staff_see_a_real_job_with_a_loadable_thumbnail(live_server, settings, d
     image = requests.get(unescape(thumbnail), timeout=30)  # signed: no Authorization header
     assert image.status_code == 200
     assert image.content.startswith(b"\x89PNG")
+    (input_thumbnail,) = re.findall(r'<img src="([^"]+)" alt="Input ops/photo.png"', html)
+    assert requests.get(unescape(input_thumbnail), timeout=30).content.startswith(b"\x89PNG")
+
+    # The filters reach the engine's query: a path search and a tool that matches nothing.
+    assert staff.get("/ops/", {"path": "OPS/CUT"}).content.decode().count('data-testid="ops-job"') == 1
+    assert 'data-testid="ops-job"' not in staff.get("/ops/", {"tool": "ai-cut"}).content.decode()
+    refused = staff.get("/ops/", {"page_size": "500"})
+    assert refused.status_code == 400
+    assert "page_size must be a whole number from 1 to 100." in refused.content.decode()
 
     assert "shopco" in staff.get("/ops/", {"status": "failed"}).content.decode()  # the account filter lists it
     assert 'data-testid="ops-job"' not in staff.get("/ops/", {"status": "failed"}).content.decode()

@@ -33,7 +33,7 @@ def test_tool_calls_show_credits_charged_and_ai_cut_cache_hits(acme, u2netp_ever
     assert failed.status_code == 404  # not charged, so not counted
     after = values(client)
     charged = after["bgcut_credits_charged_total"] - before.get("bgcut_credits_charged_total", 0)
-    assert charged == pytest.approx(2 * settings.BGCUT_CREDIT_COST_AI_CUT + settings.BGCUT_CREDIT_COST_REMOVE_BG)
+    assert charged == pytest.approx(float(2 * settings.BGCUT_CREDIT_COST_AI_CUT + settings.BGCUT_CREDIT_COST_REMOVE_BG))
     assert after["bgcut_aicut_cache_hits_total"] > before.get("bgcut_aicut_cache_hits_total", 0)
     assert after["bgcut_aicut_cache_misses_total"] > before.get("bgcut_aicut_cache_misses_total", 0)
 

@@ -105,7 +105,7 @@ def test_it_lists_jobs_with_filters_and_parses_them(upstream):
                                        outputs=[{"path": "x.png", "url": None}], duration_ms=None,
                                        started_at=None)],
     })
-    page = client.ops_jobs_list(api_key=CANARY_KEY, status="failed", account="acme", page=2)
+    page = client.ops_jobs_list(api_key=CANARY_KEY, query={"status": "failed", "account": "acme", "page": 2})
     assert upstream.calls[0]["params"] == {"page": 2, "status": "failed", "account": "acme"}
     assert upstream.calls[0]["headers"]["Authorization"] == f"Token {CANARY_KEY}"
     assert (page.count, page.page, page.pages) == (41, 2, 3)
@@ -118,8 +118,23 @@ def test_it_lists_jobs_with_filters_and_parses_them(upstream):
 
 def test_it_leaves_out_empty_filters(upstream):
     upstream.answers["/v3/ops/jobs/"] = FakeResponse(200, {"count": 0, "page": 1, "pages": 1, "results": []})
-    client.ops_jobs_list(api_key=CANARY_KEY)
-    assert upstream.calls[0]["params"] == {"page": 1}
+    client.ops_jobs_list(api_key=CANARY_KEY, query={"status": "", "tool": "ai-cut", "path": None})
+    assert upstream.calls[0]["params"] == {"tool": "ai-cut"}
+
+
+def test_it_parses_an_ai_cut_session_with_its_clicks_timings_and_input_url(upstream):
+    click = ops_job(id=7, tool="ai-cut", timings={"segment": 40, "store": 3, "odd": "x"}, http_status=200,
+                    input_url="/v3/public/signed-in")
+    upstream.answers["/v3/ops/jobs/"] = FakeResponse(200, {"count": 1, "page": 1, "pages": 1, "page_size": 10,
+        "results": [{**click, "session": {"clicks": 2, "failed": 0, "total_ms": 90,
+                                          "first_started_at": "2026-11-24T02:59:00Z", "jobs": [click, click]}}]})
+    page = client.ops_jobs_list(api_key=CANARY_KEY)
+    (row,) = page.results
+    assert page.page_size == 10
+    assert (row.input_url, row.http_status, row.timings) == ("/v3/public/signed-in", 200, {"segment": 40, "store": 3})
+    assert (row.session.clicks, row.session.total_ms, len(row.session.jobs)) == (2, 90, 2)
+    assert row.session.first_started_at == datetime(2026, 11, 24, 2, 59, tzinfo=timezone.utc)
+    assert client._job(ops_job()).session is None
 
 
 def test_it_lists_account_names_sorted(upstream):
