@@ -85,7 +85,7 @@ bench: setup $(REMBG_VENV)/bin/python
 
 # Two gunicorn nodes on loopback sharing the local PostgreSQL (database bgcut_cluster), Redis (DB 2) and a
 # SeaweedFS S3 store started here; migrations run once first. Ctrl-C stops it all. See tools/cluster.py.
-.PHONY: cluster test-shared
+.PHONY: cluster
 NODES ?= 2
 cluster: $(INSTALLED) .env $(MODELS)
 	$(BIN)/python -m tools.cluster --nodes $(NODES)
