@@ -220,7 +220,7 @@ async function produce({ inputPath, maskPath = null, background = null, label, s
   alerts.announce(`${label}…`);
   const folder = runFolder();
   const variants = state.get("variants").map((v) => ({ ...v }));
-  const names = outputNames(variants, source.stem);
+  const names = outputNames(variants, source.stem, { background });
   const sourcePixels = source.width * source.height;
   const outputs = variants.map((v, i) => variantOutput(v, { outputPath: `${folder}/${names[i]}`, sourcePixels, background }));
   const previous = state.get("results");

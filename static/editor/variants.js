@@ -103,26 +103,39 @@ export function variantBackground(variant) {
 }
 
 /**
- * Output file names after the source: `photo-cutout.png`, `photo-thumb.webp`, `photo-white.jpg`;
- * a name that would repeat gets `-2`, `-3`. Every name is a valid v3 path segment.
+ * Output file names after the source: `photo-cutout.png`, `photo-thumb.webp`, `photo-white.jpg`,
+ * `photo-blur.jpg` once a `background` is picked; a name that would repeat gets `-2`, `-3`. Every
+ * name is a valid v3 path segment.
  */
-export function outputNames(variants, stem) {
+export function outputNames(variants, stem, { background = null } = {}) {
   const seen = new Map();
   return variants.map((variant) => {
     const format = FORMATS.find((f) => f.value === variant.format) ?? FORMATS[0];
-    const base = `${stem}-${variantRole(variant)}`;
-    const count = (seen.get(base) ?? 0) + 1;
-    seen.set(base, count);
-    return `${count === 1 ? base : `${base}-${count}`}.${format.extension}`;
+    const base = `${stem}-${variantRole(variant, background)}`;
+    const key = `${base}.${format.extension}`;
+    const count = (seen.get(key) ?? 0) + 1;
+    seen.set(key, count);
+    return count === 1 ? key : `${base}-${count}.${format.extension}`;
   });
 }
 
-function variantRole(variant) {
-  if (variant.maxResolution && variant.maxResolution <= 250_000) return "thumb";
+function variantRole(variant, background) {
+  const picked = background && background.kind !== "transparent" ? backgroundRole(background) : null;
+  if (variant.maxResolution && variant.maxResolution <= 250_000) return picked ? `thumb-${picked}` : "thumb";
   const cropped = variant.autocrop ? "-cropped" : "";
+  if (picked) return picked + cropped;
   if (variant.transparent) return `cutout${cropped}`;
-  const fill = variantBackground(variant);
-  return (fill === "#ffffff" ? "white" : `on-${fill.slice(1)}`) + cropped;
+  return colourRole(variantBackground(variant)) + cropped;
+}
+
+function backgroundRole(background) {
+  if (background.kind === "blur") return "blur";
+  if (background.kind === "image") return "on-image";
+  return colourRole(backgroundOutput(background).backgroundColor ?? "#ffffff");
+}
+
+function colourRole(hex) {
+  return hex === "#ffffff" ? "white" : `on-${hex.slice(1)}`;
 }
 
 /** The pixel budget to ask for: the variant's own, or for ORIGINAL the photo's (25 MP at most). */

@@ -250,6 +250,8 @@ def test_a_background_shows_at_once_and_is_saved_from_the_stored_mask(editor, se
     render = runs.bodies()[1]
     assert render["mask_file_path"] == cutout_path, "the render reuses the first call's cutout as its mask"
     assert all(v["background_image_path"].endswith("background-sea.png") for v in render["output_variants"])
+    assert [v["output_file_path"].rsplit("/", 1)[1] for v in render["output_variants"]] == [
+        "item-on-image.png", "item-thumb-on-image.webp", "item-on-image.jpg"]
     page.locator(".result--loaded").nth(2).wait_for()
     out_path = page.get_by_test_id("result-item").nth(0).get_attribute("data-path")
     assert out_path == render["output_variants"][0]["output_file_path"]

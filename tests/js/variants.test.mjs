@@ -34,6 +34,10 @@ test("outputs are named after the source, uniquely, as valid v3 path segments", 
   assert.deepEqual(names, ["photo-cutout.png", "photo-thumb.webp", "photo-white.jpg"]);
   const twice = outputNames([variantCreate(), variantCreate()], "a");
   assert.deepEqual(twice, ["a-cutout.png", "a-cutout-2.png"]);
+  const blurred = outputNames(presetVariants(PRESETS[0].id), "photo", { background: { kind: "blur", blur: 20 } });
+  assert.deepEqual(blurred, ["photo-blur.png", "photo-thumb-blur.webp", "photo-blur.jpg"]);
+  const black = outputNames([variantCreate()], "p", { background: { kind: "color", color: "#000000", alpha: 100 } });
+  assert.deepEqual(black, ["p-on-000000.png"]);
   assert.ok(names.every((name) => /^[A-Za-z0-9._-]+$/.test(name)));
 });
 
