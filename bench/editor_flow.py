@@ -131,7 +131,7 @@ def main() -> None:
             with sync_playwright() as playwright:
                 browser = playwright.chromium.launch(executable_path=os.environ.get("BGCUT_CHROMIUM", "/usr/bin/chromium"),
                                                      args=CHROMIUM_ARGS, headless=True)
-                page = browser.new_context(base_url=base, viewport={"width": 1366, "height": 800}, reduced_motion=os.environ.get("BENCH_MOTION", "no-preference")).new_page()
+                page = browser.new_context(base_url=base, viewport={"width": 1366, "height": 800}).new_page()
                 page.goto("/accounts/login/?next=/")
                 page.get_by_label("Username").fill(USER[0])
                 page.get_by_label("Password").fill(USER[1])

@@ -135,6 +135,12 @@ def test_choosing_an_image_removes_its_background_in_place_and_downloads_are_nam
     clip = page.locator("#source-preview").evaluate("el => el.style.clipPath")
     assert clip == "inset(0px 40% 0px 0px)", clip
     shot(page, "compared")
+    if device == "phone":
+        # The narrowest and widest common phones too.
+        for width in (360, 430):
+            page.set_viewport_size({"width": width, "height": 844})
+            layout_check(page, device)
+        page.set_viewport_size(DEVICES["phone"]["viewport"])
 
     # The full-size output was asked for at the photo's own size, explicitly.
     body = runs.bodies()[0]
