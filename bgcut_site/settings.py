@@ -214,6 +214,8 @@ def _credits(name: str, default: str) -> Decimal:
 BGCUT_DEFAULT_CREDITS = _credits("BGCUT_DEFAULT_CREDITS", "1000")
 BGCUT_CREDIT_COST_REMOVE_BG = _credits("BGCUT_CREDIT_COST_REMOVE_BG", "1")
 BGCUT_CREDIT_COST_AI_CUT = _credits("BGCUT_CREDIT_COST_AI_CUT", "0.1")
+# remove-bg from a stored mask (mask_file_path): decoding and encoding only, no model pass.
+BGCUT_CREDIT_COST_RENDER = _credits("BGCUT_CREDIT_COST_RENDER", "0.1")
 BGCUT_PUBLIC_URL_TTL = env.int("BGCUT_PUBLIC_URL_TTL", default=600)
 BGCUT_SWEEP_INTERVAL = env.int("BGCUT_SWEEP_INTERVAL", default=300)  # seconds; 0 = off
 # Finished jobs in the log (the ops page) are deleted after this many days; expired sessions go too.

@@ -22,6 +22,12 @@ def _editor_context(*, embed_origin: str | None = None) -> dict:
         "mint_url": "" if embed_origin else reverse("mint-token"),
         "embed": embed_origin is not None,
         "embed_parent_origin": embed_origin,
+        # Refused in the browser before any byte is sent: the same limit the upload endpoint applies.
+        "max_upload_bytes": settings.BGCUT_MAX_UPLOAD_BYTES,
+        "max_upload_mb": round(settings.BGCUT_MAX_UPLOAD_BYTES / 2**20),
+        "render_cost": settings.BGCUT_CREDIT_COST_RENDER,
+        # Signed out in another tab: sign in again in a new one, then carry on where the work is.
+        "signin_url": reverse("login") + "?next=" + reverse("editor"),
     }
 
 

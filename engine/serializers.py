@@ -333,6 +333,16 @@ class OutputVariantSerializer(StrictSerializer):
     output_compression = worded(StrictIntegerField, "must be an integer from 1 to 100.", min_value=1,
                                 max_value=100, required=False, default=85)
     autocrop = worded(StrictBooleanField, "must be true or false.", required=False, default=False)
+    background_blur = worded(
+        StrictIntegerField, f"must be an integer from 0 to {render.MAX_BLUR}.", min_value=0,
+        max_value=render.MAX_BLUR, required=False, default=0,
+        help_text="Extension: a blurred copy of the photo as the background (0: none). Gaussian sigma = "
+                  "background_blur / 1000 × the output's longer side; 20 is a soft portrait blur.",
+    )
+    background_image_path = PathField(
+        required=False, allow_null=True, default=None,
+        help_text="Extension: a stored image as the background, scaled to cover the output and centred.",
+    )
 
     def validate_background_color(self, value):
         if value is None:
@@ -355,9 +365,15 @@ class OutputVariantSerializer(StrictSerializer):
             raise s.ValidationError({"background_color": (
                 "must be opaque for JPEG, which has no transparency; use png, webp or avif for a translucent "
                 "background.")})
+        backgrounds = [name for name in ("background_color", "background_blur", "background_image_path")
+                       if attrs.get(name)]
+        if len(backgrounds) > 1:
+            raise s.ValidationError({backgrounds[1]: f"cannot be combined with {backgrounds[0]}: choose one background."})
         variant = render.Variant(format=fmt, max_resolution=attrs["max_resolution"], background_color=colour,
-                                 output_compression=attrs["output_compression"], autocrop=attrs["autocrop"])
-        return VariantRequest(output_path=output_path, variant=variant, quality=attrs["quality"])
+                                 output_compression=attrs["output_compression"], autocrop=attrs["autocrop"],
+                                 background_blur=attrs["background_blur"])
+        return VariantRequest(output_path=output_path, variant=variant, quality=attrs["quality"],
+                              background_image_path=attrs.get("background_image_path"))
 
 
 class RemoveBgSerializer(StrictSerializer):

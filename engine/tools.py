@@ -59,6 +59,7 @@ class VariantRequest:
     output_path: str
     variant: render.Variant
     quality: str
+    background_image_path: str | None = None  # a stored image to put behind the subject
 
 
 @dataclass(frozen=True)
@@ -79,10 +80,15 @@ def removebg_process(*, account: Account, request: RemoveBgRequest) -> list[Stor
     """One AI pass (or a stored mask), every variant rendered from it, all published or none."""
     source = files.file_get(account=account, path=request.input_path, field=request.input_field)
     mask_file = files.file_get(account=account, path=request.mask_path, field="mask_file_path") if request.mask_path else None
+    backdrop_files = {path: files.file_get(account=account, path=path, field="background_image_path")
+                      for path in {v.background_image_path for v in request.variants} - {None}}
     parameters = {"quality": request.quality, "mask_file_path": request.mask_path,
-                  "variants": [{"output_file_path": v.output_path, **_variant_summary(v.variant)} for v in request.variants]}
+                  "variants": [{"output_file_path": v.output_path, **_variant_summary(v.variant),
+                                "background_image_path": v.background_image_path} for v in request.variants]}
+    # From a stored mask there is no model pass: only decoding, compositing and encoding are paid for.
+    cost = settings.BGCUT_CREDIT_COST_RENDER if mask_file is not None else settings.BGCUT_CREDIT_COST_REMOVE_BG
     with tool_call(account=account, tool="remove-bg", parameters=parameters, input_path=request.input_path,
-                   cost=settings.BGCUT_CREDIT_COST_REMOVE_BG) as (job, deadline):
+                   cost=cost) as (job, deadline):
         timer = _Timer()
         # A huge JPEG may decode at a reduced scale, unless a crop needs the full resolution.
         autocrop = any(v.variant.autocrop for v in request.variants)
@@ -109,10 +115,13 @@ def removebg_process(*, account: Account, request: RemoveBgRequest) -> list[Stor
         inference.deadline_check(deadline)
         cutout = render.cutout_prepare(image=decoded.rgb, alpha=alpha)
         del alpha
+        backdrops = {path: _decode(stored).rgb for path, stored in backdrop_files.items()}
         # The encoders release the GIL: two variants at a time use both cores.
         with ThreadPoolExecutor(max_workers=2) as pool:
-            encoded = list(pool.map(lambda item: render.cutout_render(cutout=cutout, variant=item.variant),
-                                    request.variants))
+            encoded = list(pool.map(
+                lambda item: render.cutout_render(cutout=cutout, variant=item.variant,
+                                                  backdrop=backdrops.get(item.background_image_path)),
+                request.variants))
         outputs = []
         for item, data in zip(request.variants, encoded):
             out_width, out_height = Image.open(io.BytesIO(data)).size
@@ -129,7 +138,7 @@ def removebg_process(*, account: Account, request: RemoveBgRequest) -> list[Stor
 def _variant_summary(variant: render.Variant) -> dict:
     return {"format": variant.format, "max_resolution": variant.max_resolution,
             "background_color": variant.background_color, "output_compression": variant.output_compression,
-            "autocrop": variant.autocrop}
+            "autocrop": variant.autocrop, "background_blur": variant.background_blur}
 
 
 class _Timer:

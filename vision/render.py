@@ -26,6 +26,7 @@ CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp",
 EXTENSIONS = {"png": "png", "jpeg": "jpg", "webp": "webp", "avif": "avif"}
 MIN_RESOLUTION = 4096
 MAX_RESOLUTION = 25_000_000
+MAX_BLUR = 100
 
 # Pixels fainter than this (≈5 %) are model noise, invisible on any background: autocrop ignores them.
 AUTOCROP_THRESHOLD = 13
@@ -49,6 +50,8 @@ class Variant:
     background_color: Rgba | None = None
     output_compression: int = 85
     autocrop: bool = False
+    # A blurred copy of the photo behind the subject: Gaussian sigma = blur / 1000 × the output's longer side.
+    background_blur: int = 0
 
     def __post_init__(self):
         fmt = self.format.lower() if isinstance(self.format, str) else self.format
@@ -69,6 +72,10 @@ class Variant:
             )
         if type(self.autocrop) is not bool:
             raise ValueError(f"autocrop must be true or false; got {self.autocrop!r}.")
+        if type(self.background_blur) is not int or not (0 <= self.background_blur <= MAX_BLUR):
+            raise ValueError(f"background_blur must be an integer from 0 to {MAX_BLUR}; got {self.background_blur!r}.")
+        if self.background_blur and self.background_color is not None:
+            raise ValueError("background_blur and background_color cannot be combined: choose one background.")
         colour = self.background_color
         if colour is not None:
             if (
@@ -118,6 +125,7 @@ class Cutout:
 
     pixels: np.ndarray
     subject_box: tuple[int, int, int, int]
+    photo: np.ndarray | None = None  # the original RGB pixels, for a blurred-photo background
 
     @property
     def alpha(self) -> np.ndarray:
@@ -144,11 +152,14 @@ def cutout_prepare(*, image: np.ndarray, alpha: np.ndarray) -> Cutout:
     pixels = cv2.cvtColor(foreground, cv2.COLOR_RGB2RGBA)
     del foreground
     pixels[..., 3] = alpha8
-    return Cutout(pixels=pixels, subject_box=_subject_box(alpha8))
+    return Cutout(pixels=pixels, subject_box=_subject_box(alpha8), photo=image)
 
 
-def cutout_render(*, cutout: Cutout, variant: Variant) -> bytes:
-    """Encode one variant of `cutout`: crop, downscale (never up), composite, then encode."""
+def cutout_render(*, cutout: Cutout, variant: Variant, backdrop: np.ndarray | None = None) -> bytes:
+    """Encode one variant of `cutout`: crop, downscale (never up), composite, then encode.
+
+    `backdrop` (uint8 HxWx3), when given, is the background: scaled to cover the output, centred.
+    """
     left, top, right, bottom = cutout.subject_box if variant.autocrop else (0, 0, *cutout.size)
     # Crop before anything else (a view, no copy): every later step touches only the subject.
     pixels = cutout.pixels[top:bottom, left:right]
@@ -157,7 +168,46 @@ def cutout_render(*, cutout: Cutout, variant: Variant) -> bytes:
     if target != (width, height):
         # Straight (not premultiplied) averaging is right here because colours are bled past the edge.
         pixels = cv2.resize(pixels, target, interpolation=cv2.INTER_AREA)
+    if variant.background_blur and cutout.photo is not None:
+        photo = cutout.photo[top:bottom, left:right]
+        if target != (width, height):
+            photo = cv2.resize(photo, target, interpolation=cv2.INTER_AREA)
+        backdrop = backdrop_blur(photo, blur=variant.background_blur)
+    elif backdrop is not None:
+        backdrop = backdrop_cover(backdrop, size=target)
+    if backdrop is not None:
+        return _encode(_backdrop_apply(pixels, backdrop=backdrop), variant=variant)
     return _encode(_background_apply(pixels, variant=variant), variant=variant)
+
+
+def backdrop_blur(photo: np.ndarray, *, blur: int) -> np.ndarray:
+    """`photo` blurred with sigma = blur / 1000 × its longer side (the same at every output size)."""
+    sigma = max(0.5, blur / 1000 * max(photo.shape[:2]))
+    return cv2.GaussianBlur(photo, (0, 0), sigmaX=sigma, borderType=cv2.BORDER_REFLECT)
+
+
+def backdrop_cover(image: np.ndarray, *, size: tuple[int, int]) -> np.ndarray:
+    """`image` scaled to cover `size` (width, height) and centre-cropped to it, as CSS object-fit: cover."""
+    width, height = size
+    scale = max(width / image.shape[1], height / image.shape[0])
+    scaled_w, scaled_h = max(width, round(image.shape[1] * scale)), max(height, round(image.shape[0] * scale))
+    interpolation = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
+    scaled = cv2.resize(image, (scaled_w, scaled_h), interpolation=interpolation)
+    left, top = (scaled_w - width) // 2, (scaled_h - height) // 2
+    return scaled[top : top + height, left : left + width]
+
+
+def _backdrop_apply(pixels: np.ndarray, *, backdrop: np.ndarray) -> np.ndarray:
+    """The subject over an opaque RGB `backdrop` of the same size: RGB out."""
+    height, width = pixels.shape[:2]
+    rows = max(1, _STRIP_PIXELS // max(1, width))
+    out = np.empty((height, width, 3), np.uint8)
+    for top in range(0, height, rows):
+        strip = pixels[top : top + rows]
+        a = strip[..., 3:].astype(np.uint16)
+        under = backdrop[top : top + rows].astype(np.uint16)
+        out[top : top + rows] = (strip[..., :3] * a + under * (255 - a) + 127) // 255
+    return out
 
 
 def variant_render(*, image: np.ndarray, alpha: np.ndarray, variant: Variant) -> bytes:

@@ -25,6 +25,13 @@ export class ApiError extends Error {
   }
 }
 
+/** The error a cancelled upload rejects with: not a failure to report. */
+export function cancelledError() {
+  const error = new ApiError(0, "The upload was cancelled.");
+  error.cancelled = true;
+  return error;
+}
+
 /** Seconds to wait from a Retry-After header (seconds or an HTTP date); `fallback` when absent. */
 export function retryAfterSeconds(value, { now = Date.now(), fallback = 2 } = {}) {
   if (value == null || value === "") return fallback;
@@ -77,20 +84,40 @@ async function errorFromResponse(response) {
   } catch {
     // Not JSON (a proxy's HTML page, say): fall back to our own words.
   }
-  return new ApiError(response.status, detail ?? wordsFor(response.status), {
+  const error = new ApiError(response.status, detail ?? wordsFor(response.status), {
     retryAfter: response.headers.get("Retry-After"),
   });
+  // The API's own sentence may name fields and paths: messages.js decides what a person reads.
+  error.fromApi = detail !== null;
+  return error;
 }
 
 function networkError() {
   return new ApiError(0, "Could not reach the server. Check your connection and try again.");
 }
 
+/** One output (variants.js variantOutput) in the API's words; the extensions only when used. */
+export function variantWire(output) {
+  const wire = {
+    output_file_path: output.outputPath,
+    format: output.format,
+    max_resolution: output.maxResolution,
+    background_color: output.backgroundColor ?? null,
+    quality: output.quality,
+    output_compression: output.compression,
+    autocrop: Boolean(output.autocrop),
+  };
+  if (output.backgroundBlur) wire.background_blur = output.backgroundBlur;
+  if (output.backgroundImagePath) wire.background_image_path = output.backgroundImagePath;
+  return wire;
+}
+
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * A client bound to one page: `apiBase` ("" = same origin), and where tokens come from: the
- * site's `mintUrl` with the page's `csrfToken`, or `tokenSource()` -> { accessToken, expiresAt }.
+ * site's `mintUrl` with the page's `csrfToken` (a string, or a function read at each mint: signing in
+ * again in another tab rotates it), or `tokenSource()` -> { accessToken, expiresAt }.
  * `onWait(seconds, error)` lets the page say it is retrying.
  */
 export function apiCreate({
@@ -111,7 +138,8 @@ export function apiCreate({
   /** The site's own editor: POST /mint-token/ with the session cookie and the CSRF token. */
   async function siteMint() {
     const headers = { Accept: "application/json" };
-    if (csrfToken) headers["X-CSRFToken"] = csrfToken;
+    const csrf = typeof csrfToken === "function" ? csrfToken() : csrfToken;
+    if (csrf) headers["X-CSRFToken"] = csrf;
     for (let attempt = 1; ; attempt += 1) {
       let response;
       try {
@@ -130,6 +158,8 @@ export function apiCreate({
         await wait(seconds * 1000);
         continue;
       }
+      // 401/403 here: the site's session ended (signed out in another tab, say).
+      error.signedOut = response.status === 401 || response.status === 403;
       throw error;
     }
   }
@@ -203,9 +233,15 @@ export function apiCreate({
   }
 
   /** POST one file to /v3/file-ops/upload/ with XHR, for real upload progress events. */
-  function uploadOnce(value, { blob, fileName, uploadPath, onProgress }) {
+  function uploadOnce(value, { blob, fileName, uploadPath, onProgress, signal }) {
     return new Promise((resolve, reject) => {
+      if (signal?.aborted) {
+        reject(cancelledError());
+        return;
+      }
       const xhr = new XhrImpl();
+      signal?.addEventListener("abort", () => xhr.abort(), { once: true });
+      xhr.onabort = () => reject(cancelledError());
       xhr.open("POST", `${apiBase}/v3/file-ops/upload/`);
       xhr.setRequestHeader("Authorization", `AccessToken ${value}`);
       xhr.setRequestHeader("Accept", "application/json");
@@ -225,10 +261,14 @@ export function apiCreate({
           ok,
           status: xhr.status,
           body,
-          error: async () =>
-            new ApiError(xhr.status, body && typeof body.detail === "string" ? body.detail : wordsFor(xhr.status), {
+          error: async () => {
+            const detail = body && typeof body.detail === "string" ? body.detail : null;
+            const error = new ApiError(xhr.status, detail ?? wordsFor(xhr.status), {
               retryAfter: xhr.getResponseHeader("Retry-After"),
-            }),
+            });
+            error.fromApi = detail !== null;
+            return error;
+          },
         });
       };
       const form = new FormData();
@@ -250,9 +290,12 @@ export function apiCreate({
       }
     },
 
-    /** Upload a Blob; returns its stored path. `onProgress(loaded, total)` follows the bytes sent. */
-    async upload({ blob, fileName, uploadPath, onProgress = () => {} }) {
-      const outcome = await withRetries((value) => uploadOnce(value, { blob, fileName, uploadPath, onProgress }));
+    /**
+     * Upload a Blob; returns its stored path. `onProgress(loaded, total)` follows the bytes sent;
+     * aborting `signal` cancels it (the promise rejects with `cancelledError()`).
+     */
+    async upload({ blob, fileName, uploadPath, onProgress = () => {}, signal = null }) {
+      const outcome = await withRetries((value) => uploadOnce(value, { blob, fileName, uploadPath, onProgress, signal }));
       const paths = outcome.body && outcome.body.file_paths;
       if (!Array.isArray(paths) || !paths.length) throw new ApiError(502, "The upload answer named no file.");
       return paths[0];
@@ -264,9 +307,12 @@ export function apiCreate({
       return response.json();
     },
 
-    /** Render variants from one image; `maskPath` renders from a stored mask (AI Cut). */
+    /**
+     * Render variants from one image; `maskPath` renders from a stored mask (AI Cut, or a new
+     * background from the first call's cutout): no model pass. `variants` come from variantOutput().
+     */
     async removeBg({ inputPath, variants, maskPath = null }) {
-      const json = { input_file_path: inputPath, output_variants: variants };
+      const json = { input_file_path: inputPath, output_variants: variants.map(variantWire) };
       if (maskPath) json.mask_file_path = maskPath;
       const response = await call("POST", "/v3/tools/ai/remove-bg/process/", { json });
       return (await response.json()).output_file_paths;

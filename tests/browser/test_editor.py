@@ -54,9 +54,15 @@ class RequestLog:
         assert len(self.requests) >= count and not self.in_flight, (len(self.requests), self.in_flight)
 
 
+def auto_run_off(page) -> None:
+    """These tests time their own remove-bg calls: the run-on-choose setting is switched off."""
+    page.get_by_test_id("auto-run").set_checked(False)
+
+
 def upload(page, tmp_path, *, name: str, data: bytes) -> None:
     path = tmp_path / name
     path.write_bytes(data)
+    auto_run_off(page)
     page.get_by_test_id("file-input").set_input_files(str(path))
     page.get_by_test_id("run-remove-bg").and_(page.locator(":enabled")).wait_for()
 
@@ -314,6 +320,7 @@ def test_a_token_refused_as_expired_is_re_minted_and_the_call_retried(signed_in,
 
 def test_a_dropped_file_and_a_pasted_image_are_uploaded(signed_in, server, shot):
     page = signed_in
+    auto_run_off(page)
     uploads = RequestLog(page, "/v3/file-ops/upload/")
     jpeg = list(photo_jpeg(width=200, height=150))
     # Build the DataTransfer in the page, as a real drag from the desktop would deliver it.

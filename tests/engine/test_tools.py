@@ -143,6 +143,42 @@ class TestRemoveBg:
         out = fetch_image(client, "o/m.png")
         assert out.getpixel((10, 100))[3] == 255 and out.getpixel((300, 100))[3] == 0
 
+    def test_a_render_from_a_stored_mask_costs_the_render_price_and_blurs_or_swaps_the_background(
+        self, acme, fake_store, settings
+    ):
+        settings.BGCUT_CREDIT_COST_RENDER = Decimal("0.25")
+        _, _, client = acme
+        put(client)
+        backdrop = np.zeros((60, 80, 3), np.uint8)
+        backdrop[:] = (250, 200, 0)
+        buffer = io.BytesIO()
+        Image.fromarray(backdrop).save(buffer, "PNG")
+        put(client, "backdrop.png", buffer.getvalue())
+        client.post(REMOVE_BG, {"input_file_path": "p/p.jpg",
+                                "output_variants": [{"output_file_path": "o/cut.png"}]}, format="json")
+        before = balance()
+        response = client.post(REMOVE_BG, {"input_file_path": "p/p.jpg", "mask_file_path": "o/cut.png",
+                                           "output_variants": [
+                                               {"output_file_path": "o/blur.jpg", "background_blur": 30},
+                                               {"output_file_path": "o/swap.png", "background_image_path": "p/backdrop.png"},
+                                           ]}, format="json")
+        assert response.status_code == 200, response.json()
+        assert fake_store.passes == 1, "the render from the mask ran no model"
+        assert balance() == before - Decimal("0.25")
+        swap = fetch_image(client, "o/swap.png").convert("RGB")
+        assert swap.getpixel((5, 5)) == pytest.approx((250, 200, 0), abs=3)
+        assert swap.getpixel((160, 120)) == pytest.approx((230, 60, 40), abs=6)
+        blur = fetch_image(client, "o/blur.jpg")
+        assert blur.getpixel((5, 5)) == pytest.approx((40, 120, 200), abs=8)
+
+    def test_a_missing_background_image_is_a_404_naming_the_field(self, acme, fake_store):
+        _, _, client = acme
+        put(client)
+        response = client.post(REMOVE_BG, {"input_file_path": "p/p.jpg", "output_variants": [
+            {"output_file_path": "o/a.png", "background_image_path": "p/nope.png"}]}, format="json")
+        assert response.status_code == 404
+        assert "background_image_path" in response.json()["detail"]
+
     @pytest.mark.parametrize("variants, words", [
         ([], "output_variants must be a list of 1 to 10"),
         ([{"output_file_path": f"o/{i}.png"} for i in range(11)], "1 to 10"),
@@ -157,6 +193,9 @@ class TestRemoveBg:
         ([{"output_file_path": "o/a.png", "quality": "ultra"}], "output_variants[0].quality"),
         ([{"output_file_path": "o/a.webp", "output_compression": 0}], "output_compression"),
         ([{"output_file_path": "o/a.png", "autocrop": "yes"}], "autocrop"),
+        ([{"output_file_path": "o/a.png", "background_blur": 101}], "output_variants[0].background_blur"),
+        ([{"output_file_path": "o/a.png", "background_blur": 5, "background_color": "#fff"}], "choose one background"),
+        ([{"output_file_path": "o/a.png", "background_image_path": "../x.png"}], "background_image_path"),
         ([{"output_file_path": "o/a.png", "format": "webp"}], "does not match the extension"),
         ([{"output_file_path": "o/a.png", "colour": "#fff"}], "output_variants[0].colour is an unknown field"),
         ([{"output_file_path": "o/a.png"}, {"output_file_path": "o/a.png"}], "output_variants[1] writes to the same"),

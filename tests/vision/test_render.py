@@ -260,3 +260,32 @@ def test_it_clamps_an_alpha_outside_zero_to_one():
     image = np.zeros((1, 4, 3), np.uint8)
     alpha = np.array([[-0.5, np.nan, 0.5, 2.0]], np.float32)
     assert cutout_prepare(image=image, alpha=alpha).alpha.tolist() == [[0, 0, 128, 255]]
+
+
+def test_a_blurred_photo_background_keeps_the_subject_and_softens_the_photo_around_it():
+    image, alpha = scene()
+    image[:, :25] = (0, 0, 255)  # a hard blue edge far from the subject: blurring must soften it
+    out = np.asarray(decode(variant_render(image=image, alpha=alpha,
+                                           variant=Variant(format="png", background_blur=50))))
+    assert out.shape == (100, 200, 3), "a blurred photo is an opaque background"
+    assert tuple(out[40, 90]) == pytest.approx(RED, abs=3)
+    # Left of the blue edge was pure blue, right of it pure green: now they run into each other.
+    assert 0 < out[50, 24][2] < 255 and 0 < out[50, 26][1] < 200
+    assert tuple(out[50, 180]) == pytest.approx(GREEN, abs=6)
+
+
+def test_a_background_image_covers_the_output_whatever_its_shape():
+    image, alpha = scene()
+    backdrop = np.zeros((50, 50, 3), np.uint8)
+    backdrop[:] = (10, 20, 250)
+    cutout = cutout_prepare(image=image, alpha=alpha)
+    out = np.asarray(decode(cutout_render(cutout=cutout, variant=Variant(format="png", max_resolution=5000),
+                                          backdrop=backdrop)))
+    assert out.shape[2] == 3 and out.shape[0] * out.shape[1] <= 5000
+    assert tuple(out[2, 2]) == pytest.approx((10, 20, 250), abs=3)
+    assert tuple(out[out.shape[0] // 2, out.shape[1] // 2]) == pytest.approx(RED, abs=4)
+
+
+def test_a_blur_with_a_colour_is_refused():
+    with pytest.raises(ValueError, match="choose one background"):
+        Variant(background_blur=10, background_color=(0, 0, 0, 255))
