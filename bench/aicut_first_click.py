@@ -56,8 +56,10 @@ def main(argv=None) -> int:
             for rule, margin in RULES:
                 index = mask_choose(masks=masks, scores=predicted, rule=rule, margin=margin)
                 scores.setdefault(f"{rule} {margin:g}" if margin else rule, []).append(ious[index])
+            areas = [float(np.mean(m > 0)) for m in masks]
             print(f"  {stem:24s} ious={' '.join(f'{v:.2f}' for v in ious)} "
-                  f"scores={' '.join(f'{v:.2f}' for v in predicted)}", flush=True)
+                  f"scores={' '.join(f'{v:.3f}' for v in predicted)} areas={' '.join(f'{v:.4f}' for v in areas)}",
+                  flush=True)
         print(f"\n{dataset.name} ({len(oracle)} images): first-click IoU by rule")
         print("| rule | mean IoU | IoU < 0.5 | IoU >= 0.9 |\n|---|---|---|---|")
         for name, values in list(scores.items()) + [("oracle (best mask)", oracle)]:

