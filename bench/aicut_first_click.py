@@ -25,7 +25,7 @@ from vision.sam import FRAME, SamSegmenter, frame_shape, mask_choose, sam_prompt
 
 RULES = [("single", 0.0), ("score", 0.0), ("stability", 0.0)] + [
     ("largest-confident", margin) for margin in (0.02, 0.05, 0.1, 0.2, 1.0)
-]
+] + [("score-area", weight) for weight in (0.02, 0.05, 0.1)]
 
 
 def main(argv=None) -> int:

@@ -15,10 +15,11 @@ import numpy as np
 from vision.aicut import AICut
 from vision.aicut_types import Point
 
-# A selection smaller than this is "nothing selected": a click that hit no object, or exclude-clicks
-# that removed everything. 1e-4 of the image (35 x 35 px of a 12 MP photo), at least 64 pixels.
-EMPTY_FRACTION = 1e-4
-EMPTY_MIN_PIXELS = 64
+# A selection smaller than this is "nothing selected": a speck left where a click hit no object, or
+# exclude-clicks removed everything. At least 16 pixels, 2e-6 of the image (24 px of a 12 MP photo): COCO-dev
+# has a real object of 27 pixels (a car far away), which a larger bound would have called empty.
+EMPTY_FRACTION = 2e-6
+EMPTY_MIN_PIXELS = 16
 
 
 @dataclass(frozen=True)
