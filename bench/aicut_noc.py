@@ -302,6 +302,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--direct", action="store_true", help="run in-process instead of through the HTTP API")
     parser.add_argument("--base", default=None)
+    parser.add_argument("--serve", action="store_true", help="start a scratch gunicorn and go through its HTTP API")
     parser.add_argument("--api-key", default=None)
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
     parser.add_argument("--threads", type=int, default=2)
@@ -317,8 +318,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="HTTP mode: also time one encoder + decoder pass of this SAM model in-process per image")
     parser.add_argument("--write", type=Path, default=None)
     args = parser.parse_args(argv)
-    if not args.direct and not args.base:
-        parser.error("give --direct or --base URL --api-key KEY")
+    if not args.direct and not args.base and not args.serve:
+        parser.error("give --direct, --serve, or --base URL --api-key KEY")
+    server = None
+    if args.serve:
+        from bench.api_latency import Server  # a scratch gunicorn with one worker, as api_latency.py runs
+
+        server = Server()
+        args.base, args.api_key = server.base, server.key
+    try:
+        return bench_run(args)
+    finally:
+        if server is not None:
+            server.close()
+
+
+def bench_run(args) -> int:
 
     from vision.sam import SamSegmenter, SamTuning
     from vision.segmenter import PriorSegmenter
