@@ -145,7 +145,6 @@ class SamTuning:
     # SAM's own choice (the best estimate) often takes a part, and "largest within a margin" a group.
     first_click: str = "score-area"
     first_click_weight: float = 0.05  # the rule's parameter: area weight ("score-area"), margin ("largest-confident")
-    later_clicks: str = "single"  # "single": the single-mask token; "consistent": the mask violating fewest clicks
     feed_mask: bool = True  # feed the previous click's low-res mask back when the points extend it
     keep_connected: bool = False
     refine_radius: int = 4  # guided-filter radius at the refinement size; 0: the model's logits alone
@@ -188,22 +187,6 @@ def mask_choose(*, masks: np.ndarray, scores: np.ndarray, rule: str, margin: flo
             return inner / outer if outer else 0.0
         return max(candidates, key=lambda k: (stability(k), scores[k]))
     raise ValueError(f"unknown first-click rule {rule!r}; known: {', '.join(FIRST_CLICK_RULES)}")
-
-
-def mask_most_consistent(*, masks: np.ndarray, points: Sequence[Point], shape: tuple[int, int]) -> int:
-    """The mask that contradicts fewest clicks (an include-click outside it, an exclude-click inside); ties go
-    to the single-mask token (0), which SAM trains for several clicks."""
-    height, width = shape
-    work_h, work_w = masks.shape[-2:]
-
-    def violations(k: int) -> int:
-        count = 0
-        for p in points:
-            inside = masks[k, min(work_h - 1, p.y * work_h // height), min(work_w - 1, p.x * work_w // width)] > 0
-            count += inside != p.positive
-        return count
-
-    return min(range(len(masks)), key=lambda k: (violations(k), k != 0))
 
 
 def frame_shape(*, shape: tuple[int, int], side: int) -> tuple[int, int]:
@@ -268,13 +251,9 @@ class SamSegmenter:
             embedding=embedding, coords=coords, labels=labels, mask_input=previous, size=work
         )
         first = previous is None and box is None and len(points) == 1 and points[0].positive
-        if first:
-            index = mask_choose(masks=masks, scores=scores, rule=self.tuning.first_click,
-                                margin=self.tuning.first_click_weight)
-        elif self.tuning.later_clicks == "consistent" and len(masks) > 1:
-            index = mask_most_consistent(masks=masks, points=points, shape=(height, width))
-        else:
-            index = 0
+        # Later clicks take the single-mask token, which SAM trains for several points.
+        index = mask_choose(masks=masks, scores=scores, rule=self.tuning.first_click,
+                            margin=self.tuning.first_click_weight) if first else 0
         self.cache.put(("low-res", self.name, image_key, points, box), low_res[index][None, None].copy())
         logits = masks[index]
         if self.tuning.keep_connected and any(p.positive for p in points):
