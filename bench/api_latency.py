@@ -61,7 +61,7 @@ class Server:
             try:
                 requests.get(self.base + "/v3/file-ops/usage/", timeout=1)
                 break
-            except requests.ConnectionError:
+            except requests.RequestException:  # not listening yet, or too busy starting to answer in time
                 time.sleep(0.1)
 
     def worker_peak_rss_mb(self) -> float | None:
