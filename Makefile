@@ -15,8 +15,8 @@ MODELS := models/.verified
 run: export BGCUT_API_BASE ?= http://127.0.0.1:$(PORT)
 run: export PORT := $(PORT)
 run: setup demo
-	$(BIN)/gunicorn bgcut_site.wsgi --bind 127.0.0.1:$(PORT) --workers $(WORKERS) --threads $(THREADS) \
-		--timeout 180 --access-logfile - --log-level warning
+	$(BIN)/gunicorn bgcut_site.wsgi --config gunicorn.conf.py --bind 127.0.0.1:$(PORT) --workers $(WORKERS) \
+		--threads $(THREADS) --timeout 180 --access-logfile - --log-level warning
 
 test: setup browser
 	$(BIN)/pytest $(PYTEST_ARGS)

@@ -60,7 +60,7 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
+    "engine.middleware.V3CommonMiddleware",  # Django's, with JSON slash redirects under /v3/
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -137,7 +137,7 @@ REST_FRAMEWORK = {
     "DEFAULT_THROTTLE_CLASSES": ["engine.throttling.AccountRateThrottle"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": [
-        "rest_framework.parsers.JSONParser",
+        "engine.parsers.BoundedJSONParser",
         "rest_framework.parsers.MultiPartParser",
         "rest_framework.parsers.FormParser",
     ],
@@ -169,7 +169,7 @@ FILE_UPLOAD_TEMP_DIR = str(BGCUT_STORAGE_ROOT / "tmp")
 Path(FILE_UPLOAD_TEMP_DIR).mkdir(parents=True, exist_ok=True)
 BGCUT_FILE_TTL_HOURS = env.float("BGCUT_FILE_TTL_HOURS", default=2.0)
 BGCUT_MAX_UPLOAD_BYTES = env.int("BGCUT_MAX_UPLOAD_BYTES", default=50 * 1024 * 1024)
-BGCUT_MAX_INPUT_PIXELS = env.int("BGCUT_MAX_INPUT_PIXELS", default=100_000_000)
+BGCUT_MAX_INPUT_PIXELS = env.int("BGCUT_MAX_INPUT_PIXELS", default=50_000_000)
 BGCUT_QUOTA_BYTES = env.int("BGCUT_QUOTA_BYTES", default=10 * 1000**3)
 BGCUT_RATE_LIMIT = env.str("BGCUT_RATE_LIMIT", default="300/min")
 

@@ -5,7 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
 
 from editor.views import signin_throttled
-from engine.errors import json_404, json_500
+from engine.errors import json_400, json_403, json_404, json_500
 
 urlpatterns = [
     path("v3/", include("engine.urls")),
@@ -20,5 +20,7 @@ urlpatterns = [
     path("", include("editor.urls")),
 ]
 
+handler400 = json_400
+handler403 = json_403
 handler404 = json_404
 handler500 = json_500

@@ -27,22 +27,12 @@ class TokenClaims:
         return any(fnmatchcase(request_path, pattern) for pattern in self.paths)
 
 
-def token_request_parse(data: object) -> tuple[tuple[str, ...], int]:
-    """Validate a mint request body into (paths, expires_in); raise a 400 naming the field."""
-    if not isinstance(data, dict):
-        raise ApiError(400, "The request body must be a JSON object.")
-    paths = data.get("paths", ["*"])
-    if (
-        not isinstance(paths, list)
-        or not paths
-        or len(paths) > MAX_PATHS
-        or not all(isinstance(p, str) and 0 < len(p) <= 256 for p in paths)
-    ):
-        raise ApiError(400, f"paths must be a list of 1 to {MAX_PATHS} glob strings, e.g. [\"/v3/files/*\"].")
-    expires_in = data.get("expires_in", DEFAULT_EXPIRES_IN)
-    if isinstance(expires_in, bool) or not isinstance(expires_in, int) or not 1 <= expires_in <= MAX_EXPIRES_IN:
-        raise ApiError(400, f"expires_in must be an integer number of seconds from 1 to {MAX_EXPIRES_IN}.")
-    return tuple(paths), expires_in
+@dataclass(frozen=True)
+class TokenRequest:
+    """A validated mint request (engine.serializers.AccessTokenSerializer)."""
+
+    paths: tuple[str, ...]
+    expires_in: int
 
 
 def token_mint(*, api_key: ApiKey, paths: tuple[str, ...], expires_in: int) -> tuple[str, float]:

@@ -1,6 +1,7 @@
 """Authentication for /v3/: `Token <API key>` or `AccessToken <token>`, and the token's scope."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from rest_framework import authentication, permissions
@@ -10,6 +11,8 @@ from engine.errors import ApiError
 from engine.models import Account, ApiKey
 
 _SCHEMES = ("Token", "AccessToken")
+# HTTP separates the scheme from its value with spaces or tabs; Unicode spaces are not separators.
+_SEPARATOR = re.compile(r"[ \t]+")
 
 
 @dataclass(frozen=True)
@@ -29,7 +32,9 @@ def _header_value(request, scheme: str) -> str | None:
     header = request.META.get("HTTP_AUTHORIZATION", "")
     if not header:
         return None
-    parts = header.split()
+    parts = [part for part in _SEPARATOR.split(header) if part]
+    if not parts:
+        raise ApiError(401, "Empty Authorization header: send 'Token YOUR_API_KEY' or 'AccessToken TOKEN'.")
     if parts[0] not in _SCHEMES:
         raise ApiError(
             401,
@@ -70,16 +75,19 @@ class AccessTokenAuthentication(authentication.BaseAuthentication):
 
 
 class IsAccountWithinScope(permissions.BasePermission):
-    """Any API key; an access token only on request paths its globs match."""
+    """Any API key; an access token only on routed paths its globs match."""
 
     def has_permission(self, request, view):
         credential = request.auth
         if not isinstance(credential, Credential):
             return False  # DRF turns this into a 401 for unauthenticated requests.
-        if credential.claims is not None and not credential.claims.allows(request.path):
+        # path_info is what the URL resolver matched: the scope follows the view that runs, whatever
+        # SCRIPT_NAME a server was told (request.path would include it).
+        routed = request.path_info
+        if credential.claims is not None and not credential.claims.allows(routed):
             raise ApiError(
                 403,
-                f"This access token is not allowed to call {request.path}: mint one whose paths include it.",
+                f"This access token is not allowed to call {routed}: mint one whose paths include it.",
             )
         return True
 

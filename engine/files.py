@@ -42,18 +42,6 @@ def expiry_for(*, expires_in_hours: float | None, now: datetime) -> datetime:
     return now + timedelta(hours=hours)
 
 
-def expires_in_hours_parse(value: object) -> float | None:
-    if value in (None, ""):
-        return None
-    try:
-        hours = float(value)
-    except (TypeError, ValueError):
-        hours = float("nan")
-    if not hours > 0:  # also refuses NaN
-        raise ApiError(400, "expires_in_hours must be a positive number of hours (at most 2 are kept).")
-    return hours
-
-
 def _live(account: Account):
     return StoredFile.objects.filter(account=account, expires_at__gt=clock.now())
 

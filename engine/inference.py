@@ -11,6 +11,7 @@ from django.conf import settings
 
 from engine.errors import ApiError
 from vision.aicut import AICut
+from vision.deadline import DeadlineExceeded, deadline_scope
 from vision.models import ModelMissing, ModelStore, registry_build
 from vision.salient import QualityPlans
 from vision.sam import SAM_MODELS, SamModel, SamSegmenter, sam_files_problem
@@ -99,6 +100,12 @@ class InferenceGate:
 
     @contextmanager
     def slot(self, *, deadline: float):
+        """Hold a slot for the block, which runs under the deadline's budget.
+
+        The work runs in the caller's thread, so the slot is released only once it has really
+        stopped; vision code checks the budget between stages and stops model passes at the deadline
+        (vision/deadline.py), so a call past its budget ends as a 504 instead of holding the slot.
+        """
         if not self._admitted.acquire(blocking=False):
             seconds = self.retry_after()
             raise ApiError(
@@ -109,7 +116,10 @@ class InferenceGate:
                 raise deadline_error()
             started = time.monotonic()
             try:
-                yield
+                with deadline_scope(deadline):
+                    yield
+            except DeadlineExceeded:
+                raise deadline_error() from None
             finally:
                 self._running.release()
                 self._mean_seconds = 0.8 * self._mean_seconds + 0.2 * (time.monotonic() - started)

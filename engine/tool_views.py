@@ -3,22 +3,24 @@ from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
 from engine import schemas, tools
+from engine import serializers as bodies
+from engine.serializers import request_validate
 from engine.views import V3View
 
 
 class RemoveBgView(V3View):
-    @extend_schema(request=schemas.RemoveBgRequest, responses=schemas.RemoveBgResponse)
+    @extend_schema(request=bodies.RemoveBgSerializer, responses=schemas.RemoveBgResponse)
     def post(self, request):
-        parsed, dialect = tools.removebg_parse(request.data)
+        parsed = request_validate(bodies.RemoveBgSerializer, request.data)
         stored = tools.removebg_process(account=request.user, request=parsed)
-        field = "output_keys" if dialect == "output_key" else "output_file_paths"
+        field = "output_keys" if parsed.output_field == "output_key" else "output_file_paths"
         return Response({field: [f.path for f in stored]})
 
 
 class AICutView(V3View):
-    @extend_schema(request=schemas.AICutRequest, responses=schemas.AICutResponse)
+    @extend_schema(request=bodies.AICutSerializer, responses=schemas.AICutResponse)
     def post(self, request):
-        parsed = tools.aicut_parse(request.data)
+        parsed = request_validate(bodies.AICutSerializer, request.data)
         stored, selection = tools.aicut_segment(account=request.user, request=parsed)
         field = "output_key" if parsed.output_field == "output_key" else "output_file_path"
         box = selection.box

@@ -1,4 +1,7 @@
-"""The AI tools: remove-bg with output variants, and AI Cut. Parse, check, charge, run, publish."""
+"""The AI tools: remove-bg with output variants, and AI Cut. Check, charge, run, publish.
+
+Requests arrive validated (engine.serializers builds these dataclasses).
+"""
 from __future__ import annotations
 
 import io
@@ -16,9 +19,8 @@ from engine import files, inference
 from engine.errors import ApiError
 from engine.jobs import job_record, job_refund
 from engine.models import Account, StoredFile
-from engine.paths import extension_of, path_validate
 from vision import render
-from vision.aicut_io import OUTPUT_TYPES, PromptError, aicut_image_load, prompt_check, selection_encode
+from vision.aicut_io import PromptError, aicut_image_load, prompt_check, selection_encode
 from vision.aicut_types import Point
 from vision.image_io import ImageError, image_decode, mask_load
 from vision.salient import QUALITIES, alpha_predict
@@ -27,24 +29,6 @@ from vision.segmenter import Box, Selection, alpha_is_empty
 MAX_VARIANTS = 10
 MAX_POINTS = 200
 _QUALITY_RANK = {quality: rank for rank, quality in enumerate(QUALITIES)}
-_FORMAT_OF_EXTENSION = {"png": "png", "jpg": "jpeg", "jpeg": "jpeg", "webp": "webp", "avif": "avif"}
-_VARIANT_FIELDS = {"output_file_path", "output_key", "format", "max_resolution", "background_color", "quality",
-                   "output_compression", "autocrop"}
-
-
-def _body(data: object) -> dict:
-    if not isinstance(data, dict):
-        raise ApiError(400, "The request body must be a JSON object.")
-    return data
-
-
-def _path_in(body: dict, names: tuple[str, str], *, label: str | None = None) -> tuple[str, str]:
-    """(dialect field used, validated path) from whichever of the two dialect names is present."""
-    for name in names:
-        if body.get(name) not in (None, ""):
-            return name, path_validate(body[name], field=f"{label}.{name}" if label else name)
-    where = f"{label}: " if label else ""
-    raise ApiError(400, f"{where}{names[0]} (or {names[1]}) is required.")
 
 
 @contextmanager
@@ -90,70 +74,12 @@ class RemoveBgRequest:
     input_path: str
     mask_path: str | None
     variants: tuple[VariantRequest, ...]
+    output_field: str = "output_file_path"  # the dialect to answer in: output_file_path(s) or output_key(s)
 
     @property
     def quality(self) -> str:
         """One AI pass serves every variant, so it runs at the best quality any variant asks for."""
         return max((v.quality for v in self.variants), key=_QUALITY_RANK.__getitem__)
-
-
-def _variant_parse(raw: object, index: int) -> tuple[str, VariantRequest]:
-    label = f"output_variants[{index}]"
-    if not isinstance(raw, dict):
-        raise ApiError(400, f"{label} must be an object with at least output_file_path.")
-    unknown = sorted(set(raw) - _VARIANT_FIELDS)
-    if unknown:
-        raise ApiError(400, f"{label}: unknown field {unknown[0]!r}; allowed: {', '.join(sorted(_VARIANT_FIELDS))}.")
-    dialect, output_path = _path_in(raw, ("output_file_path", "output_key"), label=label)
-    quality = raw.get("quality", "high")
-    if quality not in QUALITIES:
-        raise ApiError(400, f"{label}.quality must be one of high, medium, low; got {quality!r}.")
-    fmt = raw.get("format")
-    implied = _FORMAT_OF_EXTENSION.get(extension_of(output_path))
-    if fmt is None:
-        fmt = implied or "png"  # the path's extension says what the caller expects to download
-    elif not isinstance(fmt, str):
-        raise ApiError(400, f"{label}.format must be one of png, jpeg, jpg, webp, avif.")
-    elif implied and _FORMAT_OF_EXTENSION.get(fmt.lower()) not in (None, implied):
-        raise ApiError(400, f"{label}: format {fmt!r} does not match the extension of {output_path!r}.")
-    colour = raw.get("background_color")
-    try:
-        variant = render.Variant(
-            format=fmt,
-            max_resolution=raw.get("max_resolution", 12_000_000),
-            background_color=None if colour is None else render.color_parse(colour),
-            output_compression=raw.get("output_compression", 85),
-            autocrop=raw.get("autocrop", False),
-        )
-    except (ValueError, TypeError) as error:
-        raise ApiError(400, f"{label}: {error}")
-    return dialect, VariantRequest(output_path=output_path, variant=variant, quality=quality)
-
-
-def removebg_parse(data: object) -> tuple[RemoveBgRequest, str]:
-    """Validate a remove-bg body; return the request and the output dialect ('output_file_path' or 'output_key')."""
-    body = _body(data)
-    input_field, input_path = _path_in(body, ("input_file_path", "input_key"))
-    mask_path = None
-    if body.get("mask_file_path") not in (None, "") or body.get("mask_key") not in (None, ""):
-        _, mask_path = _path_in(body, ("mask_file_path", "mask_key"))
-    raw_variants = body.get("output_variants")
-    if not isinstance(raw_variants, list) or not 1 <= len(raw_variants) <= MAX_VARIANTS:
-        raise ApiError(400, f"output_variants must be a list of 1 to {MAX_VARIANTS} variant objects.")
-    parsed = [_variant_parse(raw, index) for index, raw in enumerate(raw_variants)]
-    seen: dict[str, int] = {}
-    for index, (_, item) in enumerate(parsed):
-        if item.output_path in seen:
-            raise ApiError(400, f"output_variants[{index}] writes to the same path as output_variants[{seen[item.output_path]}].")
-        if item.output_path in (input_path, mask_path):
-            raise ApiError(400, f"output_variants[{index}] would overwrite the input: choose another output path.")
-        seen[item.output_path] = index
-    dialect = parsed[0][0]
-    request = RemoveBgRequest(
-        input_field=input_field, input_path=input_path, mask_path=mask_path,
-        variants=tuple(item for _, item in parsed),
-    )
-    return request, dialect
 
 
 def removebg_process(*, account: Account, request: RemoveBgRequest) -> list[StoredFile]:
@@ -229,7 +155,6 @@ class _Timer:
 
 # ---- AI Cut ---------------------------------------------------------------------------------
 
-_JPEG_EXTENSIONS = ("jpg", "jpeg")
 EMPTY_MESSAGE = "Nothing selected: click on the object (the clicks so far select no region)."
 
 
@@ -244,54 +169,10 @@ class AICutRequest:
     box: Box | None = None
 
 
-def _points_parse(raw: object, *, field: str, positive: bool) -> list[Point]:
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise ApiError(400, f"{field} must be a list of {{\"x\": int, \"y\": int}} objects.")
-    points = []
-    for index, item in enumerate(raw):
-        if (
-            not isinstance(item, dict)
-            or set(item) != {"x", "y"}
-            or not all(type(item[axis]) is int for axis in ("x", "y"))
-        ):
-            raise ApiError(400, f"{field}[{index}] must be {{\"x\": int, \"y\": int}} in image pixels; got {item!r}.")
-        points.append(Point(x=item["x"], y=item["y"], positive=positive))
-    return points
-
-
-def _box_parse(raw: object) -> Box | None:
-    if raw is None:
-        return None
-    names = ("x1", "y1", "x2", "y2")
-    if not isinstance(raw, dict) or set(raw) != set(names) or not all(type(raw[n]) is int for n in names):
-        raise ApiError(400, f"box must be {{\"x1\": int, \"y1\": int, \"x2\": int, \"y2\": int}} in image pixels; "
-                            f"got {raw!r}.")
-    return Box(**{n: raw[n] for n in names})
-
-
-def aicut_parse(data: object) -> AICutRequest:
-    body = _body(data)
-    input_field, input_path = _path_in(body, ("input_file_path", "input_key"))
-    output_field, output_path = _path_in(body, ("output_file_path", "output_key"))
-    for field, path in ((input_field, input_path), (output_field, output_path)):
-        if extension_of(path) not in _JPEG_EXTENSIONS:
-            raise ApiError(400, f"{field} must be a JPEG file (.jpg / .jpeg).")
-    output_type = body.get("output_type", "cutout")
-    if output_type not in OUTPUT_TYPES:
-        raise ApiError(400, f"output_type must be \"cutout\" (the subject on white) or \"mask\"; got {output_type!r}.")
-    points = (_points_parse(body.get("foreground_points"), field="foreground_points", positive=True)
-              + _points_parse(body.get("background_points"), field="background_points", positive=False))
-    if len(points) > MAX_POINTS:
-        raise ApiError(400, f"At most {MAX_POINTS} points in all; send the clicks that matter.")
-    return AICutRequest(input_field=input_field, input_path=input_path, output_field=output_field,
-                        output_path=output_path, points=tuple(points), output_type=output_type,
-                        box=_box_parse(body.get("box")))
-
-
 def aicut_segment(*, account: Account, request: AICutRequest) -> tuple[StoredFile, Selection]:
-    """Decode (cached), check the prompts, segment, publish; an empty selection is published but not charged."""
+    """Decode (cached), check the prompts against the image, segment, publish; vision owns the pixels.
+
+    An empty selection is published (an all-black mask) but its charge is given back."""
     source = files.file_get(account=account, path=request.input_path, field=request.input_field)
     if source.content_type != "image/jpeg":
         raise ApiError(400, f"{request.input_field} must be a JPEG image; {source.path!r} is {source.content_type}.")

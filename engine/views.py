@@ -6,15 +6,17 @@ from pathlib import PurePosixPath
 
 from django.conf import settings
 from django.http import FileResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from engine import access_tokens, blobs, clock, files, public_urls, schemas
+from engine import serializers as bodies
 from engine.auth import ApiKeyOnly
 from engine.errors import ApiError
-from engine.paths import extension_of, folder_validate, path_validate, pattern_validate
+from engine.paths import extension_of, path_validate
+from engine.serializers import request_validate
 from engine.sweeper import sweeper_ensure_running
 from vision.image_io import ImageError, image_probe
 
@@ -35,20 +37,6 @@ class V3View(APIView):
             response["X-RateLimit-Remaining"] = str(remaining)
             response["X-RateLimit-Reset"] = str(reset)
         return response
-
-
-def json_body(request) -> dict:
-    if not isinstance(request.data, dict):
-        raise ApiError(400, "The request body must be a JSON object.")
-    return request.data
-
-
-def path_field(body: dict, *names: str) -> tuple[str, str]:
-    """The first of `names` present in `body`, validated: (field name, path). Names both dialects."""
-    for name in names:
-        if body.get(name) not in (None, ""):
-            return name, path_validate(body[name], field=name)
-    raise ApiError(400, f"{' or '.join(names)} is required.")
 
 
 def file_info(stored) -> dict:
@@ -78,11 +66,12 @@ def file_response(stored) -> FileResponse:
 class AccessTokenView(V3View):
     permission_classes = [ApiKeyOnly]
 
-    @extend_schema(request=schemas.AccessTokenRequest, responses=schemas.AccessTokenResponse)
+    @extend_schema(request=bodies.AccessTokenSerializer, responses=schemas.AccessTokenResponse)
     def post(self, request):
-        paths, expires_in = access_tokens.token_request_parse(request.data)
-        token, _ = access_tokens.token_mint(api_key=request.auth.api_key, paths=paths, expires_in=expires_in)
-        return Response({"access_token": token, "expires_in": expires_in})
+        asked = request_validate(bodies.AccessTokenSerializer, request.data)
+        token, _ = access_tokens.token_mint(api_key=request.auth.api_key, paths=asked.paths,
+                                            expires_in=asked.expires_in)
+        return Response({"access_token": token, "expires_in": asked.expires_in})
 
 
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
@@ -99,25 +88,19 @@ _EXTENSIONS = {"image/jpeg": ("jpg", "jpeg"), "image/png": ("png",), "image/webp
 
 
 class UploadView(V3View):
-    @extend_schema(request={"multipart/form-data": schemas.UploadRequest}, responses=schemas.UploadResponse)
+    @extend_schema(request={"multipart/form-data": bodies.UploadSerializer}, responses=schemas.UploadResponse)
     def post(self, request):
-        data, uploads = request.data, request.FILES
+        data = request.data
         oversized = getattr(request._request, "oversized_uploads", None)
-        if oversized:
+        if oversized:  # dropped while streaming, so the serializer would not see them
             limit_mb = settings.BGCUT_MAX_UPLOAD_BYTES / 2**20
             raise ApiError(413, f"{oversized[0]!r} is larger than {limit_mb:g} MB, the limit per file.")
-        expires_in_hours = files.expires_in_hours_parse(data.get("expires_in_hours"))
-        if uploads.getlist("files"):
-            return self._upload_to_folder(request, uploads.getlist("files"), data.get("upload_path"), expires_in_hours)
-        if uploads.get("file") is not None:
-            return self._upload_to_key(request, uploads["file"], data.get("key"), expires_in_hours)
-        raise ApiError(
-            400,
-            "No file received: send multipart/form-data with 'files' and 'upload_path', or 'file' and 'key'.",
-        )
+        upload = request_validate(bodies.UploadSerializer, data)
+        if upload.folder is not None:
+            return self._upload_to_folder(request, upload.files, upload.folder, upload.expires_in_hours)
+        return self._upload_to_key(request, upload.files[0], upload.key, upload.expires_in_hours)
 
-    def _upload_to_folder(self, request, uploads, upload_path, expires_in_hours):
-        folder = folder_validate(upload_path, field="upload_path")
+    def _upload_to_folder(self, request, uploads, folder, expires_in_hours):
         new_files, taken = [], set()
         for upload in uploads:
             info = self._probe(upload)
@@ -132,7 +115,6 @@ class UploadView(V3View):
         return Response({"file_paths": [f.path for f in stored]})
 
     def _upload_to_key(self, request, upload, key, expires_in_hours):
-        key = path_validate(key, field="key")
         info = self._probe(upload)
         allowed = _EXTENSIONS[info.format.content_type]
         if extension_of(key) not in allowed:
@@ -181,18 +163,16 @@ class PublicFileView(V3View):
 
 
 class FileListView(V3View):
-    @extend_schema(parameters=[OpenApiParameter("pattern", str)], responses=schemas.FileListResponse)
+    @extend_schema(parameters=[bodies.FileListQuerySerializer], responses=schemas.FileListResponse)
     def get(self, request):
-        pattern = request.query_params.get("pattern")
-        if pattern is not None:
-            pattern = pattern_validate(pattern, field="pattern")
+        pattern = request_validate(bodies.FileListQuerySerializer, request.query_params).get("pattern")
         return Response({"file_paths": [f.path for f in files.files_list(account=request.user, pattern=pattern)]})
 
 
 class FileInfoView(V3View):
-    @extend_schema(parameters=[OpenApiParameter("file_path", str, required=True)], responses=schemas.FileInfo)
+    @extend_schema(parameters=[bodies.FileInfoQuerySerializer], responses=schemas.FileInfo)
     def get(self, request):
-        path = path_validate(request.query_params.get("file_path"), field="file_path")
+        path = request_validate(bodies.FileInfoQuerySerializer, request.query_params)["file_path"]
         return Response(file_info(files.file_get(account=request.user, path=path)))
 
 
@@ -209,35 +189,33 @@ class UsageView(V3View):
 
 
 class CopyView(V3View):
-    @extend_schema(request=schemas.CopyRequest, responses=schemas.FileInfo)
+    @extend_schema(request=bodies.CopySerializer, responses=schemas.FileInfo)
     def post(self, request):
-        body = json_body(request)
-        _, source = path_field(body, "source_path")
-        _, destination = path_field(body, "destination_path")
-        stored = files.file_copy(account=request.user, source_path=source, destination_path=destination)
+        body = request_validate(bodies.CopySerializer, request.data)
+        stored = files.file_copy(account=request.user, source_path=body["source_path"],
+                                 destination_path=body["destination_path"])
         return Response(file_info(stored))
 
 
 class DeleteView(V3View):
-    @extend_schema(request=schemas.DeleteRequest, responses=schemas.SuccessResponse)
+    @extend_schema(request=bodies.DeleteSerializer, responses=schemas.SuccessResponse)
     def post(self, request):
-        _, path = path_field(json_body(request), "file_path", "key")
-        files.file_delete(account=request.user, path=path)
+        target = request_validate(bodies.DeleteSerializer, request.data)
+        files.file_delete(account=request.user, path=target.path)
         return Response({"success": True})
 
 
 class DeleteFolderView(V3View):
-    @extend_schema(request=schemas.DeleteFolderRequest, responses=schemas.DeleteFolderResponse)
+    @extend_schema(request=bodies.DeleteFolderSerializer, responses=schemas.DeleteFolderResponse)
     def post(self, request):
-        body = json_body(request)
-        folder = folder_validate(body.get("folder_path"), field="folder_path")
+        folder = request_validate(bodies.DeleteFolderSerializer, request.data)["folder_path"]
         return Response({"deleted_count": files.folder_delete(account=request.user, folder=folder)})
 
 
 class PublicUrlView(V3View):
-    @extend_schema(request=schemas.PublicUrlRequest, responses=schemas.PublicUrlResponse)
+    @extend_schema(request=bodies.PublicUrlSerializer, responses=schemas.PublicUrlResponse)
     def post(self, request):
-        field, path = path_field(json_body(request), "file_path", "key")
-        stored = files.file_get(account=request.user, path=path, field=field)
+        target = request_validate(bodies.PublicUrlSerializer, request.data)
+        stored = files.file_get(account=request.user, path=target.path, field=target.field)
         url, expires_at = public_urls.public_url_sign(stored=stored)
         return Response({"url": request.build_absolute_uri(url), "expires_at": expires_at.isoformat()})

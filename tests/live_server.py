@@ -42,11 +42,14 @@ def wait_for(url: str, *, process: subprocess.Popen, timeout: float = 60) -> Non
     raise RuntimeError(f"the server did not answer at {url} within {timeout} s")
 
 
-def gunicorn_start(*, port: int, env: dict, log: Path, workers: int = 1, threads: int = 8) -> subprocess.Popen:
+def gunicorn_start(*, port: int, env: dict, log: Path, workers: int = 1, threads: int = 8,
+                   timeout: int = 120, log_level: str = "warning") -> subprocess.Popen:
+    """gunicorn as `make run` starts it (the same gunicorn.conf.py), on loopback."""
     with open(log, "w") as output:  # the server keeps its own copy of the handle
         return subprocess.Popen(
-            [GUNICORN, "bgcut_site.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", str(workers),
-             "--threads", str(threads), "--timeout", "120", "--log-level", "warning"],
+            [GUNICORN, "bgcut_site.wsgi", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
+             "--workers", str(workers), "--threads", str(threads), "--timeout", str(timeout),
+             "--log-level", log_level],
             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
         )
 

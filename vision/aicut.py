@@ -11,6 +11,9 @@ How one call works (everything that does not depend on the clicks is cached per 
    background, and GrabCut on colour, started from the clicks' regions, decides instead;
 5. only the regions holding an include-click are kept, and every click gets a disk of its own label.
 Steps 1-5 run at work size (1024 px); only the last threshold runs at full size, on upsampled logits.
+Every stage is bounded by the work size, not the photo's: at most `focus_limit` new focus views a call,
+GrabCut at `colour_side` for `colour_iterations` and only when colour can decide (vision/aicut_colour.py),
+and the request's deadline (vision/deadline.py) is checked between stages and stops model passes.
 This is AI Cut's fallback when no SAM model is configured (vision/segmenter.py, vision/sam.py).
 """
 from __future__ import annotations
@@ -23,8 +26,10 @@ import cv2
 import numpy as np
 
 from vision.aicut_cache import ByteLRU
+from vision.aicut_colour import colour_models_decide
 from vision.aicut_geodesic import geodesic_distance, grid_graph
 from vision.aicut_types import Point
+from vision.deadline import deadline_check
 
 __all__ = ["AICut", "Point", "AICutTuning"]
 
@@ -43,6 +48,7 @@ class AICutTuning:
     focus: bool = True
     focus_scale: float = 0.45  # side of a focus crop, as a fraction of the image's long side
     focus_min_side: int = 160
+    focus_limit: int = 4  # new focus views (one model pass each) a single call may run; the rest wait for later clicks
     keep_connected: bool = True
     prior_edge: float = 30.0  # geodesic cost of crossing a full step of the prior (compare geo_reach)
     colour_side: int = 400  # long side GrabCut works at when the prior is not trusted
@@ -100,14 +106,16 @@ class AICut:
             )
         else:
             work, work_points = image, points
+        deadline_check()
         logits = self._logits(image=work, image_key=image_key, points=work_points)
         radius = max(1, round(self.tuning.click_radius * scale))
         mask = mask_stamp_clicks(mask=logits > 0, points=work_points, radius=radius) > 0
         if self.tuning.keep_connected:
             mask = mask_keep_connected(mask=mask, points=work_points)
+        deadline_check()
         if scale < 1.0:
             logits = np.where(mask, np.maximum(logits, 0.5), np.minimum(logits, -0.5))
-            mask = cv2.resize(logits.astype(np.float32), (width, height), interpolation=cv2.INTER_LINEAR) > 0
+            mask = logits_upsample_threshold(logits=logits, width=width, height=height)
         return mask_stamp_clicks(mask=mask, points=points, radius=self.tuning.click_radius)
 
     # -- the default pipeline -------------------------------------------------------------------
@@ -170,8 +178,20 @@ class AICut:
         prior = context.prior
         first = next((p for p in points if p.positive), None)
         use_focus = tuning.focus and self.focus_model is not None and self.prior_model is not None
+        focus_budget = tuning.focus_limit  # model passes for views not yet cached, this call
+
+        def focus_apply(prior: np.ndarray, point: Point) -> np.ndarray:
+            nonlocal focus_budget
+            box = focus_box(point=point, width=width, height=height, tuning=tuning)
+            if ("focus", image_key, self.focus_model, box) not in self.cache:
+                if focus_budget <= 0:
+                    return prior
+                focus_budget -= 1
+            deadline_check()
+            return self._focus_apply(image, image_key, prior, point)
+
         if use_focus and first is not None and prior[first.y, first.x] < 0.5:
-            prior = self._focus_apply(image, image_key, prior, first)
+            prior = focus_apply(prior, first)
         # The prior is trusted while it agrees with the first include-click and with at least as many
         # include-clicks as it contradicts; otherwise the user wants something the model calls
         # background, and colour (GrabCut) decides instead of the prior.
@@ -182,7 +202,7 @@ class AICut:
                 continue
             if point is not first and use_focus and prior[point.y, point.x] < 0.5:
                 # A focus view each: an untrusted prior gets none, since it no longer votes.
-                prior = self._focus_apply(image, image_key, prior, point)
+                prior = focus_apply(prior, point)
             if prior[point.y, point.x] >= 0.5:
                 agree += 1
             else:
@@ -196,6 +216,7 @@ class AICut:
             nearest = None
             for point in points:
                 if point.positive is sign:
+                    deadline_check()
                     dist = self._geodesic(context, image_key, point)
                     nearest = dist if nearest is None else np.minimum(nearest, dist)
             if nearest is not None:
@@ -204,6 +225,7 @@ class AICut:
         pull_full = cv2.resize(pull, (width, height), interpolation=cv2.INTER_LINEAR)
         logits = logits + tuning.click_weight * pull_full
         if not trusted:
+            deadline_check()
             logits = logits_grabcut(image=image, logits=logits, prior=prior, points=points, tuning=tuning)
         return logits
 
@@ -231,13 +253,39 @@ def logits_grabcut(
         cv2.circle(mask, centre, radius, cv2.GC_FGD if point.positive else cv2.GC_BGD, thickness=-1)
     foreground = (mask & 1).astype(bool)  # GC_FGD and GC_PR_FGD are the odd labels
     if foreground.any() and not foreground.all():
-        bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
-        try:
-            cv2.grabCut(cv2.cvtColor(small, cv2.COLOR_RGB2BGR), mask, None, bgd, fgd, tuning.colour_iterations, cv2.GC_INIT_WITH_MASK)
-        except cv2.error:
-            pass  # too few samples for a colour model: keep the starting labels
+        grabcut_bounded(image=cv2.cvtColor(small, cv2.COLOR_RGB2BGR), mask=mask, iterations=tuning.colour_iterations)
     selected = ((mask == cv2.GC_FGD) | (mask == cv2.GC_PR_FGD)).astype(np.float32) * 2 - 1
     return cv2.resize(selected, (width, height), interpolation=cv2.INTER_LINEAR)
+
+
+def grabcut_bounded(*, image: np.ndarray, mask: np.ndarray, iterations: int) -> None:
+    """GrabCut on BGR `image`, updating `mask` in place, one iteration at a time with the deadline between.
+
+    The colour models are built first (iterCount 0) and checked: when they cannot tell the sides apart
+    the graph cut degenerates and can run for minutes (see vision/aicut_colour.py), so the starting
+    labels are kept. OpenCV's iterations carry no state but the models and the mask, so
+    single-iteration calls give what one call would.
+    """
+    bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    try:
+        cv2.grabCut(image, mask, None, bgd, fgd, 0, cv2.GC_INIT_WITH_MASK)
+        if not colour_models_decide(image=image, foreground_model=fgd, background_model=bgd):
+            return
+        for _ in range(iterations):
+            deadline_check()
+            cv2.grabCut(image, mask, None, bgd, fgd, 1, cv2.GC_EVAL)
+    except cv2.error:
+        pass  # too few samples for a colour model: keep the labels so far
+
+
+def logits_upsample_threshold(*, logits: np.ndarray, width: int, height: int) -> np.ndarray:
+    """`logits` > 0 after a bilinear resize to width x height, holding one byte per full-size pixel.
+
+    The logits are quantised to uint8 around 128 first: a float32 resize of a 100 MP photo would hold
+    400 MB. Callers push the logits to at least ±0.5, which stays ±16 levels away from the threshold.
+    """
+    levels = np.clip(np.rint(logits * 32.0 + 128.0), 0, 255).astype(np.uint8)
+    return cv2.resize(levels, (width, height), interpolation=cv2.INTER_LINEAR) > 128
 
 
 def points_clip(*, points: Sequence[Point], width: int, height: int) -> list[Point]:

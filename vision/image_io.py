@@ -4,7 +4,10 @@ from __future__ import annotations
 import functools
 import io
 import math
+import struct
+import threading
 import warnings
+import zlib
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +15,8 @@ from typing import Iterator
 
 import numpy as np
 from PIL import Image, ImageCms, ImageOps
+
+from vision.png_check import PngBroken, png_check
 
 
 class ImageError(Exception):
@@ -72,45 +77,104 @@ def format_sniff(head: bytes) -> ImageFormat | None:
     return None
 
 
+# Full-resolution decodes running at once in this process, whichever request asked: with the pixel
+# limit this bounds the memory decoding can take, however many uploads and tools arrive together.
+# One: Pillow's WebP decoder holds ~15 bytes a pixel (AVIF ~9, JPEG and PNG 3-4) while it runs, and
+# the probes of the common formats no longer need a slot, so a queue here is rare and short.
+DECODES_AT_ONCE = 1
+_decode_slots = threading.BoundedSemaphore(DECODES_AT_ONCE)
+# What Pillow raises on damaged data. Kept to Pillow's calls on the file: an error in our own code
+# must surface as the bug it is, not as a 415 "corrupt file".
+_DECODE_ERRORS = (OSError, SyntaxError, ValueError, EOFError, IndexError, KeyError, TypeError, struct.error, zlib.error)
+_EXIF_ORIENTATION = 0x0112
+_QUARTER_TURNS = {5, 6, 7, 8}  # EXIF orientations whose upright image swaps width and height
+
+
 @contextmanager
-def _image_open(path: Path, *, max_pixels: int) -> Iterator[tuple[Image.Image, ImageFormat]]:
-    """Open `path` lazily after the size check: a decompression bomb is refused from its header alone."""
-    with open(path, "rb") as handle:
-        fmt = format_sniff(handle.read(32))
-    if fmt is None:
-        raise ImageError("The file is not a JPEG, PNG, WebP or AVIF image.")
+def _decoding(fmt: ImageFormat) -> Iterator[None]:
+    """Pillow's errors on the file's data, raised in the block, become ImageError."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(path, formats=[fmt.name]) as image:
-                width, height = image.size
-                if width * height > max_pixels:
-                    raise ImageError(
-                        f"The image is {width}×{height} pixels; the limit is "
-                        f"{max_pixels:,} pixels in all.",
-                        too_large=True,
-                    )
-                yield image, fmt
-    except ImageError:
-        raise
+            yield
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageError("The image has too many pixels to decode safely.", too_large=True) from error
-    except Exception as error:  # Pillow raises many types for broken data; all mean the same to a caller.
+    except _DECODE_ERRORS as error:
         raise ImageError(
             f"The file looks like {fmt.name} but could not be decoded: it is truncated or corrupt."
         ) from error
 
 
-def image_probe(path: Path, *, max_pixels: int) -> ImageInfo:
-    """Check that `path` holds a whole JPEG/PNG/WebP/AVIF image and return its format and size.
+@contextmanager
+def _image_open(path: Path, *, max_pixels: int) -> Iterator[tuple[Image.Image, ImageFormat]]:
+    """Open `path` lazily after the size check: a decompression bomb is refused from its header alone.
 
-    The header is checked against `max_pixels` before any pixel is decoded, so a decompression
-    bomb costs nothing; then the image is decoded once to catch truncated or corrupt data.
+    Pillow reads only the header here, for every accepted format (JPEG up to its SOF marker, PNG up to
+    the first IDAT, WebP and AVIF their container boxes), so the declared size is known before any
+    pixel is decoded. A multi-frame file (APNG, animated WebP, AVIF sequence) is read as its first frame.
+    """
+    with open(path, "rb") as handle:
+        fmt = format_sniff(handle.read(32))
+    if fmt is None:
+        raise ImageError("The file is not a JPEG, PNG, WebP or AVIF image.")
+    with _decoding(fmt):
+        image = Image.open(path, formats=[fmt.name])
+    try:
+        width, height = image.size
+        if width * height > max_pixels:
+            raise ImageError(
+                f"The image is {width}×{height} pixels; the limit is {max_pixels:,} pixels in all.",
+                too_large=True,
+            )
+        yield image, fmt
+    finally:
+        image.close()
+
+
+def _pixels_load(image: Image.Image, fmt: ImageFormat) -> None:
+    """Decode the pixels (of the first frame); callers hold a decode slot while they hold them."""
+    with _decoding(fmt):
+        image.load()
+
+
+def image_probe(path: Path, *, max_pixels: int) -> ImageInfo:
+    """Check that `path` holds a whole JPEG/PNG/WebP/AVIF image; return its format and upright size.
+
+    The header is checked against `max_pixels` before any pixel is decoded. The data is then checked
+    without holding the full-resolution pixels where the format allows: a JPEG decodes at a reduced
+    DCT scale (every coefficient is still read), a PNG's compressed pixels are inflated in blocks
+    and counted (vision/png_check.py). WebP and AVIF decode whole, under the decode gate. The size
+    is the upright one (EXIF orientation applied), as image_decode returns it.
     """
     with _image_open(path, max_pixels=max_pixels) as (image, fmt):
         width, height = image.size
-        image.load()
+        if fmt.name == "PNG":
+            try:
+                facts = png_check(Path(path))
+            except PngBroken as error:
+                raise ImageError(
+                    f"The file looks like PNG but could not be decoded: it is truncated or corrupt ({error})."
+                ) from error
+            orientation = _exif_orientation(facts.exif, fmt)
+        else:
+            if fmt.name == "JPEG":
+                image.draft(None, (1, 1))  # libjpeg's smallest scale, 1/8: every coefficient is still read
+            with _decode_slots:
+                _pixels_load(image, fmt)
+            with _decoding(fmt):
+                orientation = image.getexif().get(_EXIF_ORIENTATION)
+    if orientation in _QUARTER_TURNS:
+        width, height = height, width
     return ImageInfo(format=fmt, width=width, height=height)
+
+
+def _exif_orientation(exif: bytes | None, fmt: ImageFormat) -> int | None:
+    if not exif:
+        return None
+    with _decoding(fmt):
+        parsed = Image.Exif()
+        parsed.load(exif)
+        return parsed.get(_EXIF_ORIENTATION)
 
 
 def image_decode(path: Path, *, max_pixels: int, needed_pixels: int | None = None) -> DecodedImage:
@@ -120,12 +184,13 @@ def image_decode(path: Path, *, max_pixels: int, needed_pixels: int | None = Non
     or 1/8 scale, but only to a size that still has at least that many pixels. Pass None when a
     variant autocrops: a crop of a reduced image would have fewer pixels than asked for.
     """
-    with _image_open(path, max_pixels=max_pixels) as (image, fmt):
+    with _decode_slots, _image_open(path, max_pixels=max_pixels) as (image, fmt):
         if fmt.name == "JPEG" and needed_pixels is not None:
             _jpeg_draft(image, needed_pixels=needed_pixels)
-        image.load()
+        _pixels_load(image, fmt)
         icc = image.info.get("icc_profile")
-        ImageOps.exif_transpose(image, in_place=True)
+        with _decoding(fmt):
+            ImageOps.exif_transpose(image, in_place=True)
         colour, alpha = _channels_split(image)
         rgb = _srgb_convert(colour, icc=icc)
         rgb_array = np.asarray(rgb, dtype=np.uint8)
@@ -152,9 +217,10 @@ def mask_load(path: Path, *, width: int, height: int, max_pixels: int) -> np.nda
     A mask with real transparency (e.g. a cutout PNG) is read from its alpha channel, any other
     from its grey level; a mask whose shape does not match the image's is refused.
     """
-    with _image_open(path, max_pixels=max_pixels) as (image, _fmt):
-        image.load()
-        ImageOps.exif_transpose(image, in_place=True)
+    with _decode_slots, _image_open(path, max_pixels=max_pixels) as (image, fmt):
+        _pixels_load(image, fmt)
+        with _decoding(fmt):
+            ImageOps.exif_transpose(image, in_place=True)
         colour, alpha = _channels_split(image)
         if alpha is not None and np.asarray(alpha).min() < 255:
             grey = alpha

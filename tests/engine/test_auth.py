@@ -70,6 +70,34 @@ def test_a_token_glob_matches_nested_file_paths(acme):
     assert token_client(token).get(USAGE).status_code == 403
 
 
+def test_the_scope_is_checked_against_the_routed_path_not_the_script_name(acme):
+    """A server that believed a SCRIPT_NAME header strips it off PATH_INFO: the view is the listing."""
+    token = mint(acme[2], paths=["/v3/files/*"]).json()["access_token"]
+    response = token_client(token).get("/v3/file-ops/list/", SCRIPT_NAME="/v3/files")
+    assert response.status_code == 403
+    assert "/v3/file-ops/list/" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("header", ["\u00a0", "\u2003\u00a0\u3000", "\x85", " \t "])
+def test_an_authorization_header_of_only_whitespace_is_a_401(client, header):
+    response = client.get(USAGE, HTTP_AUTHORIZATION=header)
+    assert response.status_code == 401
+    assert "Authorization" in response.json()["detail"]
+
+
+def test_the_wsgi_entry_puts_a_script_name_back_into_the_path(monkeypatch):
+    """Whatever SCRIPT_NAME a server passes, Django routes the URL that was actually requested."""
+    import bgcut_site.wsgi
+
+    seen = []
+    monkeypatch.setattr(bgcut_site.wsgi, "django_application", lambda environ, start: seen.append(dict(environ)))
+    bgcut_site.wsgi.application({"SCRIPT_NAME": "/v3/files", "PATH_INFO": "/v3/file-ops/list/"}, None)
+    bgcut_site.wsgi.application({"SCRIPT_NAME": "", "PATH_INFO": "/v3/file-ops/usage/"}, None)
+    assert [(e["SCRIPT_NAME"], e["PATH_INFO"]) for e in seen] == [
+        ("", "/v3/files/v3/file-ops/list/"), ("", "/v3/file-ops/usage/"),
+    ]
+
+
 def test_the_default_token_scope_is_everything(acme):
     token = mint(acme[2]).json()["access_token"]
     assert token_client(token).get("/v3/file-ops/list/").status_code == 200
@@ -184,3 +212,23 @@ def test_create_api_key_prints_the_key_last(db, capsys):
     call_command("create_api_key", "newco")
     last_line = capsys.readouterr().out.strip().splitlines()[-1]
     assert api_key_find(raw_key=last_line).account.name == "newco"
+
+
+def test_a_missing_trailing_slash_is_a_json_308_even_for_a_post_in_debug(acme, settings):
+    settings.DEBUG = True  # Django's own slash redirect raises for a POST in debug
+    response = acme[2].post("/v3/file-ops/copy?x=1", {}, format="json")
+    assert response.status_code == 308
+    assert response["Location"] == "/v3/file-ops/copy/?x=1"
+    assert "/v3/file-ops/copy/?x=1" in response.json()["detail"]
+
+
+def test_djangos_400_and_403_pages_are_json_under_v3_only(rf):
+    from django.core.exceptions import DisallowedHost, RequestDataTooBig
+
+    from engine.errors import json_400, json_403
+
+    assert json_400(rf.get("/v3/file-ops/list/"), DisallowedHost("x")).status_code == 400
+    too_big = json_400(rf.post("/v3/file-ops/copy/"), RequestDataTooBig("x"))
+    assert too_big.status_code == 413 and b"2.5 MB" in too_big.content
+    assert json_403(rf.get("/v3/ops/jobs/"), None)["Content-Type"] == "application/json"
+    assert json_400(rf.get("/accounts/login/"), DisallowedHost("x"))["Content-Type"].startswith("text/html")

@@ -272,3 +272,236 @@ def test_it_refuses_a_mask_that_is_not_an_image(tmp_path):
     path.write_bytes(b"\xff\xd8\xff" + b"\0" * 50)
     with pytest.raises(ImageError):
         mask_load(path, width=10, height=10, max_pixels=LIMIT)
+
+
+# --- bounded work and memory ------------------------------------------------------------------
+
+ALL_FORMATS = [("JPEG", "jpg"), ("PNG", "png"), ("WEBP", "webp"), ("AVIF", "avif")]
+
+
+@pytest.mark.parametrize("fmt, ext", ALL_FORMATS)
+def test_it_refuses_an_image_over_the_limit_from_its_header_without_decoding_a_pixel(tmp_path, monkeypatch, fmt, ext):
+    path = saved(tmp_path, Image.new("RGB", (100, 80), (10, 200, 30)), f"big.{ext}", fmt)
+    plugin = type(Image.open(path))
+
+    def no_decode(self):
+        raise AssertionError("pixels were decoded before the size check")
+
+    monkeypatch.setattr(plugin, "load", no_decode)
+    for read in (image_probe, image_decode):
+        with pytest.raises(ImageError, match="100×80 pixels") as caught:
+            read(path, max_pixels=7_999)
+        assert caught.value.too_large
+
+
+def test_it_checks_a_png_without_decoding_its_pixels(tmp_path, monkeypatch):
+    path = saved(tmp_path, Image.new("RGB", (300, 200), (10, 200, 30)), "p.png", "PNG")
+
+    def no_decode(self):
+        raise AssertionError("the probe decoded the whole PNG")
+
+    monkeypatch.setattr("PIL.ImageFile.ImageFile.load", no_decode)
+    info = image_probe(path, max_pixels=LIMIT)
+    assert (info.format.name, info.width, info.height) == ("PNG", 300, 200)
+
+
+def _load_sizes(monkeypatch, plugin) -> list:
+    sizes = []
+    real = plugin.load
+
+    def spy(self):
+        sizes.append(self.size)
+        return real(self)
+
+    monkeypatch.setattr(plugin, "load", spy)
+    return sizes
+
+
+def test_it_checks_a_big_jpeg_at_a_reduced_scale(tmp_path, monkeypatch):
+    from PIL import JpegImagePlugin
+
+    path = saved(tmp_path, Image.new("RGB", (4000, 3000), (90, 90, 90)), "big.jpg", "JPEG")
+    sizes = _load_sizes(monkeypatch, JpegImagePlugin.JpegImageFile)
+    info = image_probe(path, max_pixels=LIMIT)
+    assert (info.width, info.height) == (4000, 3000)
+    assert sizes == [(500, 375)]  # 1/8 scale: every coefficient read, 1/64 of the pixels held
+
+
+def tiny_jpeg_declaring(width: int, height: int) -> bytes:
+    """A ~700-byte JPEG whose SOF marker claims width×height: the crafted-upload trick."""
+    buffer = io.BytesIO()
+    Image.new("RGB", (16, 16), (128, 128, 128)).save(buffer, "JPEG")
+    data = bytearray(buffer.getvalue())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 9] = struct.pack(">HH", height, width)
+    return bytes(data)
+
+
+def test_a_tiny_jpeg_declaring_81_megapixels_is_checked_without_a_full_size_decode(tmp_path, monkeypatch):
+    from PIL import JpegImagePlugin
+
+    path = tmp_path / "crafted.jpg"
+    path.write_bytes(tiny_jpeg_declaring(9000, 9000))
+    assert path.stat().st_size < 1000
+    sizes = _load_sizes(monkeypatch, JpegImagePlugin.JpegImageFile)
+    # libjpeg pads a short stream with grey, as browsers do: the file is accepted at its declared size...
+    info = image_probe(path, max_pixels=100_000_000)
+    assert (info.width, info.height) == (9000, 9000)
+    # ...but checking it held 1,125 x 1,125 pixels (4 MB), not 9,000 x 9,000 (243 MB).
+    assert sizes == [(1125, 1125)]
+
+
+def png_bytes(image: Image.Image, **params) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", **params)
+    return buffer.getvalue()
+
+
+def png_chunks(data: bytes) -> list[tuple[int, bytes]]:
+    """(offset, kind) of each chunk."""
+    found, offset = [], 8
+    while offset < len(data):
+        length, kind = struct.unpack(">I4s", data[offset:offset + 8])
+        found.append((offset, kind))
+        offset += 12 + length
+    return found
+
+
+@pytest.mark.parametrize("image, params", [
+    (Image.new("RGB", (33, 17), (1, 2, 3)), {}),
+    (Image.new("RGB", (33, 17), (1, 2, 3)), {"interlace": 1}),
+    (Image.new("P", (9, 7), 3), {}),
+    (Image.new("1", (13, 5), 1), {}),
+    (Image.new("LA", (6, 6), (9, 200)), {}),
+    (Image.new("I;16", (10, 3), 600), {}),
+    (Image.new("RGBA", (5, 4), (1, 2, 3, 4)), {"interlace": 1}),
+], ids=["rgb", "interlaced", "palette", "one-bit", "grey-alpha", "sixteen-bit", "interlaced-rgba"])
+def test_the_png_check_accepts_what_pillow_decodes(tmp_path, image, params):
+    path = tmp_path / "ok.png"
+    path.write_bytes(png_bytes(image, **params))
+    info = image_probe(path, max_pixels=LIMIT)
+    assert (info.width, info.height) == image.size
+
+
+def test_the_png_check_refuses_a_truncated_png(tmp_path):
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    data = png_bytes(Image.fromarray(noise))
+    path = tmp_path / "cut.png"
+    path.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ImageError, match="truncated or corrupt"):
+        image_probe(path, max_pixels=LIMIT)
+
+
+def test_the_png_check_refuses_pixels_that_inflate_short_of_the_header(tmp_path):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    ihdr = struct.pack(">IIBBBBB", 9000, 9000, 8, 2, 0, 0, 0)
+    # A 344 KB-style bomb: valid chunks, but the pixels stop after one row.
+    data = (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(bytes(1 + 27_000)))
+            + chunk(b"IEND", b""))
+    path = tmp_path / "short.png"
+    path.write_bytes(data)
+    with pytest.raises(ImageError, match="fewer than"):
+        image_probe(path, max_pixels=100_000_000)
+
+
+def test_the_png_check_refuses_a_bad_checksum_and_damaged_compressed_pixels(tmp_path):
+    noise = np.random.default_rng(1).integers(0, 256, (32, 32, 3), dtype=np.uint8)
+    data = png_bytes(Image.fromarray(noise))
+    offset = next(offset for offset, kind in png_chunks(data) if kind == b"IDAT")
+    length = struct.unpack(">I", data[offset:offset + 4])[0]
+    crc_at = offset + 8 + length
+    bad_crc = bytearray(data)
+    bad_crc[crc_at] ^= 0xFF
+    (tmp_path / "crc.png").write_bytes(bytes(bad_crc))
+    with pytest.raises(ImageError, match="checksum"):
+        image_probe(tmp_path / "crc.png", max_pixels=LIMIT)
+    damaged = bytearray(data)  # a flipped byte in the compressed pixels, under a CRC that matches it
+    damaged[offset + 8 + length // 2] ^= 0xFF
+    damaged[crc_at:crc_at + 4] = struct.pack(">I", zlib.crc32(bytes(damaged[offset + 4:crc_at])))
+    (tmp_path / "zlib.png").write_bytes(bytes(damaged))
+    with pytest.raises(ImageError, match="truncated or corrupt"):
+        image_probe(tmp_path / "zlib.png", max_pixels=LIMIT)
+
+
+def test_the_png_check_streams_one_idat_chunk_larger_than_its_read_block(tmp_path):
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    width, height = 800, 600
+    rows = np.random.default_rng(4).integers(0, 256, (height, 1 + width * 3), dtype=np.uint8)
+    rows[:, 0] = 0  # filter type None on every row
+    pixels = zlib.compress(rows.tobytes(), 1)
+    assert len(pixels) > 1 << 20
+    ihdr = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    path = tmp_path / "one-chunk.png"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr) + chunk(b"IDAT", pixels) + chunk(b"IEND", b""))
+    assert (image_probe(path, max_pixels=LIMIT).width, image_load(path, max_pixels=LIMIT).shape) == (800, (600, 800, 3))
+
+
+@pytest.mark.parametrize("fmt, ext", [("PNG", "png"), ("WEBP", "webp")])
+def test_a_multi_frame_image_is_read_as_its_first_frame(tmp_path, fmt, ext):
+    frames = [Image.new("RGB", (24, 16), colour) for colour in ((250, 0, 0), (0, 250, 0), (0, 0, 250))]
+    path = tmp_path / f"anim.{ext}"
+    frames[0].save(path, fmt, save_all=True, append_images=frames[1:], duration=100, lossless=True)
+    assert Image.open(path).n_frames == 3
+    info = image_probe(path, max_pixels=LIMIT)
+    assert (info.width, info.height) == (24, 16)
+    pixels = image_load(path, max_pixels=LIMIT).astype(int)
+    assert np.abs(pixels - (250, 0, 0)).max() < 10
+
+
+@pytest.mark.parametrize("fmt", ["JPEG", "PNG", "WEBP", "AVIF"])
+def test_the_probe_reports_the_upright_size_of_an_exif_rotated_image(tmp_path, fmt):
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = saved(tmp_path, Image.new("RGB", (40, 20), (0, 0, 255)), f"turned.{fmt.lower()}", fmt, exif=exif)
+    info = image_probe(path, max_pixels=LIMIT)
+    assert (info.width, info.height) == (20, 40)
+    assert image_load(path, max_pixels=LIMIT).shape[:2] == (info.height, info.width)
+
+
+def test_a_bug_in_our_own_code_is_not_reported_as_a_corrupt_file(tmp_path, monkeypatch):
+    from vision import image_io
+
+    path = saved(tmp_path, Image.new("RGB", (8, 8)), "fine.png", "PNG")
+    with pytest.raises(KeyError, match="our bug"):
+        with image_io._image_open(path, max_pixels=LIMIT):
+            raise KeyError("our bug")
+
+    def broken_split(image):
+        raise TypeError("our other bug")
+
+    monkeypatch.setattr(image_io, "_channels_split", broken_split)
+    with pytest.raises(TypeError, match="our other bug"):
+        image_decode(path, max_pixels=LIMIT)
+
+
+def test_full_decodes_run_one_at_a_time_in_a_process(tmp_path, monkeypatch):
+    import threading
+
+    from vision import image_io
+
+    path = saved(tmp_path, Image.new("RGB", (64, 64)), "x.webp", "WEBP")
+    state = {"now": 0, "most": 0}
+    lock = threading.Lock()
+    real = image_io._pixels_load
+
+    def counting(image, fmt):
+        with lock:
+            state["now"] += 1
+            state["most"] = max(state["most"], state["now"])
+        time.sleep(0.05)
+        real(image, fmt)
+        with lock:
+            state["now"] -= 1
+
+    monkeypatch.setattr(image_io, "_pixels_load", counting)
+    threads = [threading.Thread(target=read, args=(path,), kwargs={"max_pixels": LIMIT})
+               for read in (image_probe, image_decode, image_probe, image_decode)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert state["most"] == image_io.DECODES_AT_ONCE == 1
