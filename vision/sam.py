@@ -22,7 +22,7 @@ from typing import Protocol
 import cv2
 import numpy as np
 
-from vision.aicut import mask_keep_connected, points_clip
+from vision.aicut import points_clip
 from vision.aicut_cache import ByteLRU
 from vision.aicut_types import Point
 from vision.deadline import deadline_check
@@ -147,7 +147,6 @@ class SamTuning:
     first_click: str = "score-area"
     first_click_weight: float = 0.05  # the rule's parameter: area weight ("score-area"), margin ("largest-confident")
     feed_mask: bool = True  # feed the previous click's low-res mask back when the points extend it
-    keep_connected: bool = False
     refine_radius: int = 4  # guided-filter radius at the refinement size; 0: the model's logits alone
     refine_eps: float = 1e-3
     refine_side: int = 1536  # longest side the guided filter's coefficients are computed at
@@ -257,14 +256,7 @@ class SamSegmenter:
         index = mask_choose(masks=masks, scores=scores, rule=self.tuning.first_click,
                             margin=self.tuning.first_click_weight) if first else 0
         self.cache.put(("low-res", self.name, image_key, points, box), low_res[index][None, None].copy())
-        logits = masks[index]
-        if self.tuning.keep_connected and any(p.positive for p in points):
-            scale_x, scale_y = work[1] / width, work[0] / height
-            work_points = points_clip(points=[Point(int(p.x * scale_x), int(p.y * scale_y), p.positive)
-                                              for p in points], width=work[1], height=work[0])
-            kept = mask_keep_connected(mask=logits > 0, points=work_points)
-            logits = np.where(kept, logits, np.minimum(logits, -1.0))
-        return logits, float(np.clip(scores[index], 0.0, 1.0))
+        return masks[index], float(np.clip(scores[index], 0.0, 1.0))
 
     def segment(
         self, *, image: np.ndarray, image_key: str, points: Sequence[Point], box: Box | None = None
