@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import io
+import re
 
 import numpy as np
 import pytest
@@ -67,7 +68,9 @@ def test_a_user_selects_one_object_among_several_in_three_clicks_and_exports_it_
         position = {"x": (point.x + 0.5) * box["width"] / W, "y": (point.y + 0.5) * box["height"] / H}
         image.click(position=position, modifiers=[] if point.positive else ["Shift"])
         segments.wait_settled(page, clicks, timeout_s=300)  # the first click runs the encoder: slow on a busy box
-        page.locator("#aicut-status", has_text="selection ready").wait_for()
+        status = page.locator("#aicut-status", has_text=re.compile("selection ready|failed|Nothing selected"))
+        status.wait_for()
+        assert "selection ready" in status.inner_text(), segments.requests[-1].response().text()
         output = segments.bodies()[-1]["output_file_path"]
         mask = np.asarray(Image.open(io.BytesIO(server.file_bytes(output))).convert("L"))
         if mask_iou(mask=np.where(mask > 127, 255, 0), truth=truth) >= 0.9:
