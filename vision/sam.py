@@ -153,6 +153,7 @@ class SamTuning:
     work_side: int = FRAME  # long side the decoder's masks come out at
 
 
+FRAME_FILLING = 0.8  # "score-area": a mask over more than this share of the image is the frame, not an object
 FIRST_CLICK_RULES = ("single", "score", "score-area", "largest-confident", "stability")
 
 
@@ -176,10 +177,12 @@ def mask_choose(*, masks: np.ndarray, scores: np.ndarray, rule: str, margin: flo
         return max(confident, key=lambda k: int(np.count_nonzero(masks[k] > 0)))
     if rule == "score-area":
         # A part and its whole often score alike; a bonus growing with log(area) breaks such near-ties
-        # towards the whole (doubling the area is worth margin * ln 2 of estimated IoU).
-        def value(k: int) -> float:
-            return float(scores[k]) + margin * float(np.log(max(int(np.count_nonzero(masks[k] > 0)), 1)))
-        return max(candidates, key=value)
+        # towards the whole (doubling the area is worth margin * ln 2 of estimated IoU). A click means an
+        # object, not the frame: a mask over most of the image (the object with its background) only
+        # competes when every mask is that large.
+        areas = {k: int(np.count_nonzero(masks[k] > 0)) for k in candidates}
+        objects = [k for k in candidates if areas[k] <= FRAME_FILLING * masks[k].size] or candidates
+        return max(objects, key=lambda k: float(scores[k]) + margin * float(np.log(max(areas[k], 1))))
     if rule == "stability":
         def stability(k: int) -> float:
             inner = np.count_nonzero(masks[k] > 1.0)

@@ -357,7 +357,9 @@ class TestRealModel:
         alpha = np.asarray(fetch_image(client, "o/a.png"))[..., 3]
         assert alpha[120, 160] > 200 and alpha[5, 5] < 30
 
-    def test_ai_cut_with_the_real_prior_follows_the_clicks(self, acme, u2netp_everywhere):
+    def test_ai_cut_with_the_real_prior_follows_the_clicks(self, acme, u2netp_everywhere, settings):
+        settings.BGCUT_AICUT_SEGMENTER = "prior"  # the fallback pipeline (SAM: tests/engine/test_aicut_sam.py)
+        inference.aicut.cache_clear()
         _, _, client = acme
         put(client)
         response = client.post(AI_CUT, {"input_file_path": "p/p.jpg", "output_file_path": "p/s.jpg",

@@ -168,6 +168,10 @@ def test_the_first_click_rules_pick_the_mask_they_describe():
     assert mask_choose(masks=masks, scores=scores, rule="largest-confident", margin=0.05) == 2
     assert mask_choose(masks=masks, scores=scores, rule="largest-confident", margin=0.2) == 3
     assert mask_choose(masks=masks[:1], scores=scores[:1], rule="score") == 0
+    # score-area: near-ties go to the larger mask, but the whole frame is not an object
+    assert mask_choose(masks=masks, scores=scores, rule="score-area", margin=0.05) == 2
+    assert mask_choose(masks=masks, scores=scores, rule="score-area", margin=1.0) == 2
+    assert mask_choose(masks=masks, scores=np.asarray([0.9, 0.95, 0.5, 0.99], np.float32), rule="score-area") == 1
 
 
 def test_a_selection_of_a_few_pixels_counts_as_empty():
