@@ -92,9 +92,10 @@ def test_a_box_prompt_selects_the_object_it_frames(acme, sam):
 @pytest.mark.parametrize("box, words", [
     ({"x1": 0, "y1": 0, "x2": 481, "y2": 10}, "must lie inside the 480×360 image"),
     ({"x1": 50, "y1": 0, "x2": 40, "y2": 10}, "x1 < x2"),
-    ({"x1": 0, "y1": 0, "x2": 10}, "box must be"),
+    ({"x1": 0, "y1": 0, "x2": 10}, "box.y2 is required"),
     ([0, 0, 10, 10], "box must be"),
-    ({"x1": 0, "y1": 0, "x2": 10, "y2": 10.5}, "box must be"),
+    ({"x1": 0, "y1": 0, "x2": 10, "y2": 10.5}, "box.y2 must be an integer"),
+    ({"x1": 0, "y1": 0, "x2": 10, "y2": 10, "z": 1}, "box"),
 ])
 def test_a_bad_box_is_a_400_and_not_charged(acme, sam, box, words):
     _, _, client = acme
