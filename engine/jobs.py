@@ -87,6 +87,17 @@ def job_charge(*, job: Job, amount: Decimal) -> None:
     job.credits_charged = amount
 
 
+def job_refund(*, job: Job) -> None:
+    """Give back what a still-running job was charged, for a call that succeeds without delivering what
+    it charges for (an AI Cut that selects nothing); a later failure then has nothing left to refund."""
+    with transaction.atomic():
+        charged = Job.objects.select_for_update().values_list("credits_charged", flat=True).get(pk=job.pk)
+        if charged:
+            credits_give_back(account_id=job.account_id, amount=charged)
+            Job.objects.filter(pk=job.pk).update(credits_charged=Decimal(0))
+    job.credits_charged = Decimal(0)
+
+
 def job_close(*, job: Job, status: str, http_status: int | None, error: str = "") -> bool:
     """Move a running job to `status` (a failure gives its charge back); False if it had left running."""
     with transaction.atomic():

@@ -52,9 +52,22 @@ class RemoveBgResponse(s.Serializer):
     output_keys = s.ListField(child=s.CharField(), required=False)
 
 
+class BoxResponse(s.Serializer):
+    x1 = s.IntegerField()
+    y1 = s.IntegerField()
+    x2 = s.IntegerField()
+    y2 = s.IntegerField()
+
+
 class AICutResponse(s.Serializer):
     output_file_path = s.CharField(required=False)
     output_key = s.CharField(required=False)
+    empty = s.BooleanField(help_text="Extension: true when the clicks select nothing (the call is not charged).")
+    box = BoxResponse(allow_null=True, help_text="Extension: the selected area's bounding box (also the "
+                        "X-Selection-Box header, x1,y1,x2,y2); null when empty.")
+    confidence = s.FloatField(allow_null=True, help_text="Extension: the model's estimate of the selection's IoU, "
+                              "0-1 (also the X-Selection-Confidence header); null when the segmenter has none.")
+    message = s.CharField(required=False, help_text="Extension: present when empty: what to do instead.")
 
 
 class JobOutput(s.Serializer):

@@ -22,9 +22,11 @@ from engine.access_tokens import DEFAULT_EXPIRES_IN, MAX_EXPIRES_IN, MAX_PATHS, 
 from engine.paths import (
     MAX_PATH_LENGTH, PATH_REGEX, PathRefused, extension_of, folder_check, path_check, pattern_check,
 )
-from engine.tools import MAX_POINTS, MAX_VARIANTS, OUTPUT_TYPES, AICutRequest, RemoveBgRequest, VariantRequest
+from engine.tools import MAX_POINTS, MAX_VARIANTS, AICutRequest, RemoveBgRequest, VariantRequest
 from vision import render
+from vision.aicut_io import OUTPUT_TYPES
 from vision.aicut_types import Point
+from vision.segmenter import Box
 from vision.salient import QUALITIES
 
 _REQUIRED = {"required": "is required.", "null": "is required and may not be null."}
@@ -428,6 +430,22 @@ def _points(help_text: str) -> s.ListSerializer:
                   max_length=MAX_POINTS, validators=_items(0, MAX_POINTS), required=False, help_text=help_text)
 
 
+class BoxSerializer(StrictSerializer):
+    """A box prompt in image pixels: the top-left corner (x1, y1) and the bottom-right (x2, y2), exclusive."""
+
+    default_error_messages = {"invalid": 'must be {{"x1": int, "y1": int, "x2": int, "y2": int}} in image pixels.'}
+
+    x1 = worded(StrictIntegerField, "must be an integer: pixels from the image's left edge.")
+    y1 = worded(StrictIntegerField, "must be an integer: pixels from the image's top edge.")
+    x2 = worded(StrictIntegerField, "must be an integer: pixels from the image's left edge (exclusive).")
+    y2 = worded(StrictIntegerField, "must be an integer: pixels from the image's top edge (exclusive).")
+
+    def validate(self, attrs) -> Box:
+        if not (attrs["x1"] < attrs["x2"] and attrs["y1"] < attrs["y2"]):
+            raise s.ValidationError("must have x1 < x2 and y1 < y2.")
+        return Box(**attrs)
+
+
 class AICutSerializer(StrictSerializer):
     """AI Cut: the clicks so far on a JPEG; the selection is written as a JPEG."""
 
@@ -442,6 +460,8 @@ class AICutSerializer(StrictSerializer):
         s.ChoiceField, 'must be "cutout" (the subject on white) or "mask".', choices=list(OUTPUT_TYPES),
         required=False, default="cutout", help_text="Extension: 'mask' writes the selection (white = selected).",
     )
+    box = BoxSerializer(required=False, allow_null=True,
+                        help_text="Extension: a box around the object, as a prompt with or without clicks.")
 
     def validate(self, attrs) -> AICutRequest:
         input_field, input_path = _one_of(attrs, "input_file_path", "input_key")
@@ -454,7 +474,8 @@ class AICutSerializer(StrictSerializer):
         if len(points) > MAX_POINTS:
             raise s.ValidationError(f"At most {MAX_POINTS} points in all; send the clicks that matter.")
         return AICutRequest(input_field=input_field, input_path=input_path, output_field=output_field,
-                            output_path=output_path, points=tuple(points), output_type=attrs["output_type"])
+                            output_path=output_path, points=tuple(points), output_type=attrs["output_type"],
+                            box=attrs.get("box"))
 
 
 # ---- The operators' job log ------------------------------------------------------------------

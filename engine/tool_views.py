@@ -21,6 +21,19 @@ class AICutView(V3View):
     @extend_schema(request=bodies.AICutSerializer, responses=schemas.AICutResponse)
     def post(self, request):
         parsed = request_validate(bodies.AICutSerializer, request.data)
-        stored = tools.aicut_segment(account=request.user, request=parsed)
+        stored, selection = tools.aicut_segment(account=request.user, request=parsed)
         field = "output_key" if parsed.output_field == "output_key" else "output_file_path"
-        return Response({field: stored.path})
+        box = selection.box
+        body = {
+            field: stored.path,
+            "empty": selection.empty,
+            "box": None if box is None else {"x1": box.x1, "y1": box.y1, "x2": box.x2, "y2": box.y2},
+            "confidence": None if selection.confidence is None else round(selection.confidence, 3),
+        }
+        if selection.empty:
+            body["message"] = tools.EMPTY_MESSAGE
+        response = Response(body)
+        response["X-Selection-Box"] = "" if box is None else f"{box.x1},{box.y1},{box.x2},{box.y2}"
+        if selection.confidence is not None:
+            response["X-Selection-Confidence"] = f"{selection.confidence:.3f}"
+        return response

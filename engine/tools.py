@@ -17,27 +17,34 @@ from PIL import Image
 
 from engine import blobs, files, inference
 from engine.errors import ApiError
-from engine.jobs import job_record
+from engine.jobs import job_record, job_refund
 from engine.models import Account, StoredFile
 from vision import render
-from vision.aicut_cache import ByteLRU
+from vision.aicut_io import PromptError, aicut_image_load, prompt_check, selection_encode
 from vision.aicut_types import Point
 from vision.image_io import ImageError, image_decode, mask_load
 from vision.salient import QUALITIES, alpha_predict
+from vision.segmenter import Box, Selection, alpha_is_empty
 
 MAX_VARIANTS = 10
 MAX_POINTS = 200
 _QUALITY_RANK = {quality: rank for rank, quality in enumerate(QUALITIES)}
 
 
-def _decode(stored: StoredFile, *, needed_pixels: int | None = None):
+@contextmanager
+def _decode_errors(stored: StoredFile):
+    """Decoding failures as the API's answers: 415 for bytes we cannot read, 404 for a file gone meanwhile."""
     try:
-        with blobs.blob_local(stored.blob, scratch=files.storage_tmp_dir()) as path:
-            return image_decode(path, max_pixels=settings.BGCUT_MAX_INPUT_PIXELS, needed_pixels=needed_pixels)
+        yield
     except ImageError as error:
         raise ApiError(415, f"{stored.path!r} cannot be processed: {error.reason}")
     except FileNotFoundError:
         raise ApiError(404, f"{stored.path!r} no longer exists: it was replaced, deleted or expired.")
+
+
+def _decode(stored: StoredFile, *, needed_pixels: int | None = None):
+    with _decode_errors(stored), blobs.blob_local(stored.blob, scratch=files.storage_tmp_dir()) as path:
+        return image_decode(path, max_pixels=settings.BGCUT_MAX_INPUT_PIXELS, needed_pixels=needed_pixels)
 
 
 @contextmanager
@@ -106,6 +113,10 @@ def removebg_process(*, account: Account, request: RemoveBgRequest) -> list[Stor
             except FileNotFoundError:  # replaced or deleted since the lookup: its old blob is gone
                 raise ApiError(404, f"mask_file_path {mask_file.path!r} was replaced or deleted while this "
                                     "request read it: send the request again.")
+            if alpha_is_empty(alpha):
+                # Exporting nothing is never what the caller meant, and must not be charged as a success.
+                raise ApiError(400, f"mask_file_path {mask_file.path!r} selects nothing (it is black or nearly "
+                                    "so): select the subject first, e.g. with AI Cut's output_type \"mask\".")
         else:
             alpha = alpha_predict(image=decoded.rgb, quality=request.quality, store=inference.model_store(),
                                   plan=inference.quality_plans())
@@ -154,7 +165,7 @@ class _Timer:
 
 # ---- AI Cut ---------------------------------------------------------------------------------
 
-OUTPUT_TYPES = ("cutout", "mask")
+EMPTY_MESSAGE = "Nothing selected: click on the object (the clicks so far select no region)."
 
 
 @dataclass(frozen=True)
@@ -165,58 +176,43 @@ class AICutRequest:
     output_path: str
     points: tuple[Point, ...]
     output_type: str
+    box: Box | None = None
 
 
-def _points_check(points: tuple[Point, ...], *, width: int, height: int) -> None:
-    kinds = {True: "foreground_points", False: "background_points"}
-    counters = {True: 0, False: 0}
-    for point in points:
-        index = counters[point.positive]
-        counters[point.positive] += 1
-        if not (0 <= point.x < width and 0 <= point.y < height):
-            raise ApiError(
-                400,
-                f"{kinds[point.positive]}[{index}] ({point.x}, {point.y}) is outside the {width}×{height} image: "
-                "coordinates are image pixels from the top-left corner.",
-            )
+def aicut_segment(*, account: Account, request: AICutRequest) -> tuple[StoredFile, Selection]:
+    """Decode (cached), check the prompts against the image, segment, publish; vision owns the pixels.
 
-
-# Decoded pixels of recently segmented images: each further click skips the JPEG decode.
-_decoded_images = ByteLRU(max_bytes=192 * 2**20)
-
-
-def aicut_segment(*, account: Account, request: AICutRequest) -> StoredFile:
+    An empty selection is published (an all-black mask) but its charge is given back."""
     source = files.file_get(account=account, path=request.input_path, field=request.input_field)
     if source.content_type != "image/jpeg":
         raise ApiError(400, f"{request.input_field} must be a JPEG image; {source.path!r} is {source.content_type}.")
-    rgb = _decoded_images.get_or_compute(source.sha256, lambda: _decode(source).rgb)
+    with _decode_errors(source):
+        # The blob is fetched only when the decoded pixels are not cached (a download, on S3).
+        rgb = aicut_image_load(local_path=lambda: blobs.blob_local(source.blob, scratch=files.storage_tmp_dir()),
+                               content_key=source.sha256, max_pixels=settings.BGCUT_MAX_INPUT_PIXELS)
     height, width = rgb.shape[:2]
-    _points_check(request.points, width=width, height=height)
+    try:
+        prompt_check(points=request.points, box=request.box, width=width, height=height)
+    except PromptError as error:
+        raise ApiError(400, str(error))
+    box = request.box
     parameters = {"output_path": request.output_path, "output_type": request.output_type,
                   "foreground_points": [[p.x, p.y] for p in request.points if p.positive],
-                  "background_points": [[p.x, p.y] for p in request.points if not p.positive]}
+                  "background_points": [[p.x, p.y] for p in request.points if not p.positive],
+                  "box": None if box is None else [box.x1, box.y1, box.x2, box.y2]}
     with tool_call(account=account, tool="ai-cut", parameters=parameters, input_path=request.input_path,
                    cost=settings.BGCUT_CREDIT_COST_AI_CUT) as (job, deadline):
         timer = _Timer()
-        mask = inference.aicut().segment(image=rgb, image_key=source.sha256, points=request.points)
+        selection = inference.aicut().segment(image=rgb, image_key=source.sha256, points=request.points,
+                                              box=request.box)
         timer.mark("segment")
         inference.deadline_check(deadline)
-        data = aicut_output_encode(image=rgb, mask=mask, output_type=request.output_type)
+        data = selection_encode(image=rgb, selection=selection, output_type=request.output_type)
         stored = files.file_write_bytes(account=account, path=request.output_path, data=data,
                                         content_type="image/jpeg", width=width, height=height)
         timer.mark("store")
         job.outputs = [stored.path]
         job.timings = timer.laps
-    return stored
-
-
-def aicut_output_encode(*, image: np.ndarray, mask: np.ndarray, output_type: str) -> bytes:
-    """The selected subject on white, or the mask itself (white = selected), as a JPEG."""
-    if output_type == "mask":
-        picture = Image.fromarray(mask, mode="L")
-    else:
-        selected = (mask > 127)[..., None]
-        picture = Image.fromarray(np.where(selected, image, np.uint8(255)))
-    buffer = io.BytesIO()
-    picture.save(buffer, format="JPEG", quality=92)
-    return buffer.getvalue()
+        if selection.empty:
+            job_refund(job=job)  # nothing selected is not a success to charge for
+    return stored, selection

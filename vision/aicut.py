@@ -14,7 +14,7 @@ Steps 1-5 run at work size (1024 px); only the last threshold runs at full size,
 Every stage is bounded by the work size, not the photo's: at most `focus_limit` new focus views a call,
 GrabCut at `colour_side` for `colour_iterations` and only when colour can decide (vision/aicut_colour.py),
 and the request's deadline (vision/deadline.py) is checked between stages and stops model passes.
-An operator-supplied SAM-style ONNX pair replaces steps 1-4 when given (see vision/aicut_sam.py).
+This is AI Cut's fallback when no SAM model is configured (vision/segmenter.py, vision/sam.py).
 """
 from __future__ import annotations
 
@@ -76,14 +76,12 @@ class AICut:
         store,
         prior_model: str | None = "isnet-medium",
         cache_bytes: int = 256 * 2**20,
-        sam=None,
         focus_model: str | None = None,
         tuning: AICutTuning = AICutTuning(),
     ):
         self.store = store
         self.prior_model = prior_model
         self.focus_model = focus_model or prior_model
-        self.sam = sam
         self.tuning = tuning
         self.cache = ByteLRU(max_bytes=cache_bytes)
 
@@ -109,10 +107,7 @@ class AICut:
         else:
             work, work_points = image, points
         deadline_check()
-        if self.sam is not None:
-            logits = self.sam.logits(image=work, image_key=image_key, points=work_points, cache=self.cache)
-        else:
-            logits = self._logits(image=work, image_key=image_key, points=work_points)
+        logits = self._logits(image=work, image_key=image_key, points=work_points)
         radius = max(1, round(self.tuning.click_radius * scale))
         mask = mask_stamp_clicks(mask=logits > 0, points=work_points, radius=radius) > 0
         if self.tuning.keep_connected:

@@ -85,8 +85,8 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
         const inputPath = await current.ready;
         const outputPath = `${current.folder}/segment-v${version}.jpg`;
         const fields = pointsRequest(points);
-        await api.segment({ inputPath, outputPath, foreground: fields.foreground_points, background: fields.background_points, outputType: "mask" });
-        return { outputPath };
+        const { empty } = await api.segment({ inputPath, outputPath, foreground: fields.foreground_points, background: fields.background_points, outputType: "mask" });
+        return { outputPath, empty };
       },
       onChange: (session) => {
         if (cut !== current) return;
@@ -112,11 +112,12 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
       if (session.busy) status.textContent = `${counted} · refining…`;
       else if (session.error) status.textContent = `${counted} · failed`;
       else if (!session.points.some((p) => p.positive)) status.textContent = count ? `${counted} · add a point to keep` : "Add a point on the object";
+      else if (session.shown?.empty) status.textContent = `${counted} · Nothing selected: click on the object`;
       else status.textContent = `${counted} · selection ready`;
       pointsRender();
       overlayUpdate();
     }
-    state.set({ cutReady: Boolean(session?.shown) });
+    state.set({ cutReady: Boolean(session?.shown) && !session.shown.empty });
   }
 
   function pointsRender() {
@@ -228,7 +229,7 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
     await current.session.whenIdle();
     state.set({ job: null });
     const shown = current.session.shown;
-    if (!shown) return;
+    if (!shown || shown.empty) return;
     produce({ inputPath: current.exportInput, maskPath: shown.outputPath, label: "Exporting the selection", step: "process" });
   });
 

@@ -318,7 +318,7 @@ export function apiCreate({
       return (await response.json()).output_file_paths;
     },
 
-    /** One AI Cut call carrying every point; returns the output path. */
+    /** One AI Cut call carrying every point; returns `{outputPath, empty}` (empty: the points select nothing). */
     async segment({ inputPath, outputPath, foreground, background, outputType = "mask" }) {
       const json = {
         input_file_path: inputPath,
@@ -328,7 +328,8 @@ export function apiCreate({
         output_type: outputType,
       };
       const response = await call("POST", "/v3/tools/ai/ai-cut/segment/", { json });
-      return (await response.json()).output_file_path;
+      const body = await response.json();
+      return { outputPath: body.output_file_path, empty: Boolean(body.empty) };
     },
 
     /** A stored file's bytes, fetched with the Authorization header (never a bare URL). */

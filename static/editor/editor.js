@@ -37,7 +37,7 @@ export class CutSession {
     this.version = 0;
     this.inFlight = null; // the points of the running call, or null
     this.results = new Map(); // pointsKey -> { outputPath, version }
-    this.shown = null; // the result on screen: { key, outputPath, version, points }
+    this.shown = null; // the result on screen: { key, outputPath, empty, version, points }
     this.error = null;
     this.failedKey = null;
     this.idleWaiters = [];
@@ -140,8 +140,8 @@ export class CutSession {
     Promise.resolve()
       .then(() => this.segment({ points, version }))
       .then(
-        ({ outputPath }) => {
-          const result = { outputPath, version };
+        ({ outputPath, empty = false }) => {
+          const result = { outputPath, empty, version };
           this.results.set(key, result);
           this.shown = { key, points, ...result };
           this.error = null;

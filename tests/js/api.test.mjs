@@ -56,8 +56,8 @@ test("it re-mints once when a token is refused as expired", async () => {
   const server = fakeServer({
     handler: () => (++calls === 1 ? json(401, { detail: "Token expired." }) : json(200, { output_file_path: "o.jpg" })),
   });
-  const path = await server.api.segment({ inputPath: "i.jpg", outputPath: "o.jpg", foreground: [], background: [] });
-  assert.equal(path, "o.jpg");
+  const result = await server.api.segment({ inputPath: "i.jpg", outputPath: "o.jpg", foreground: [], background: [] });
+  assert.deepEqual(result, { outputPath: "o.jpg", empty: false });
   assert.equal(server.mints(), 2);
 });
 

@@ -130,3 +130,15 @@ test("it reports a failed request and does not repeat it until asked", async () 
   assert.equal(fake.calls.length, 2);
   assert.equal(fake.calls[1].version, 2, "a retry writes a new version");
 });
+
+test("a selection the server reports as empty is shown as empty, then cleared by a click that selects", async () => {
+  const answers = [{ outputPath: "cut/segment-v1.jpg", empty: true }, { outputPath: "cut/segment-v2.jpg", empty: false }];
+  const session = new CutSession({ segment: async () => answers.shift() });
+  session.add({ x: 1, y: 1, positive: true });
+  await session.whenIdle();
+  assert.equal(session.shown.empty, true);
+  session.add({ x: 5, y: 5, positive: true });
+  await session.whenIdle();
+  assert.equal(session.shown.empty, false);
+  assert.equal(session.shown.outputPath, "cut/segment-v2.jpg");
+});

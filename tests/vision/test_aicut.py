@@ -1,4 +1,4 @@
-"""AI Cut: the robot user and metrics, the per-image cache, point handling, the SAM seam, one real model."""
+"""AI Cut's prior pipeline: the robot user and metrics, the per-image cache, point handling, one real model."""
 from __future__ import annotations
 
 import threading
@@ -11,7 +11,6 @@ import pytest
 from vision.aicut import AICut, AICutTuning, Point, focus_box, mask_keep_connected, points_clip
 from vision.aicut_cache import ByteLRU
 from vision.aicut_robot import RobotRun, click_next, mask_iou, noc_mean, robot_run
-from vision.aicut_sam import SamPair, sam_mask_fit, sam_prompt
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -263,89 +262,6 @@ def test_without_a_prior_the_clicks_alone_find_a_uniform_object():
     cut = AICut(store=store, prior_model=None)
     mask = cut.segment(image=image, image_key="a", points=[Point(125, 60, True), Point(20, 10, False)])
     assert mask_iou(mask=mask, truth=square) > 0.85 and store.passes == 0
-
-
-# ---- the SAM seam ---------------------------------------------------------------------------------
-
-def sam_pair_build(folder: Path, *, size: int = 32) -> tuple[Path, Path]:
-    """A toy encoder (channel mean) and decoder ((embedding - 0.5) * (2 * mean label - 1)) in the SAM contract."""
-    onnx = pytest.importorskip("onnx")
-    from onnx import TensorProto, helper
-
-    encoder = helper.make_model(
-        helper.make_graph(
-            [helper.make_node("ReduceMean", ["image"], ["image_embeddings"], axes=[1], keepdims=1)],
-            "toy-encoder",
-            [helper.make_tensor_value_info("image", TensorProto.FLOAT, [1, 3, size, size])],
-            [helper.make_tensor_value_info("image_embeddings", TensorProto.FLOAT, [1, 1, size, size])],
-        ),
-        opset_imports=[helper.make_opsetid("", 13)],
-    )
-    half = helper.make_tensor("half", TensorProto.FLOAT, [], [0.5])
-    two = helper.make_tensor("two", TensorProto.FLOAT, [], [2.0])
-    one = helper.make_tensor("one", TensorProto.FLOAT, [], [1.0])
-    decoder = helper.make_model(
-        helper.make_graph(
-            [
-                helper.make_node("ReduceMean", ["point_labels"], ["mean_label"], keepdims=0),
-                helper.make_node("Mul", ["mean_label", "two"], ["twice"]),
-                helper.make_node("Sub", ["twice", "one"], ["sign"]),
-                helper.make_node("Sub", ["image_embeddings", "half"], ["centred"]),
-                helper.make_node("Mul", ["centred", "sign"], ["masks"]),
-                # point_coords must be fed (the contract) even though this toy ignores where they are
-                helper.make_node("Shape", ["point_coords"], ["coords_shape"]),
-            ],
-            "toy-decoder",
-            [
-                helper.make_tensor_value_info("image_embeddings", TensorProto.FLOAT, [1, 1, size, size]),
-                helper.make_tensor_value_info("point_coords", TensorProto.FLOAT, [1, None, 2]),
-                helper.make_tensor_value_info("point_labels", TensorProto.FLOAT, [1, None]),
-            ],
-            [
-                helper.make_tensor_value_info("masks", TensorProto.FLOAT, [1, 1, size, size]),
-                helper.make_tensor_value_info("coords_shape", TensorProto.INT64, [3]),
-            ],
-            initializer=[half, two, one],
-        ),
-        opset_imports=[helper.make_opsetid("", 13)],
-    )
-    paths = folder / "encoder.onnx", folder / "decoder.onnx"
-    onnx.save(encoder, str(paths[0]))
-    onnx.save(decoder, str(paths[1]))
-    return paths
-
-
-def test_a_sam_pair_encodes_once_per_image_and_decodes_once_per_click(tmp_path):
-    encoder, decoder = sam_pair_build(tmp_path)
-    sam = SamPair(encoder_path=encoder, decoder_path=decoder, input_size=32, mean=(0, 0, 0), std=(1, 1, 1))
-    image = np.zeros((48, 64, 3), np.uint8)
-    image[:, 32:] = 255  # the right half is bright: the toy selects bright pixels for an include-click
-    store = FakeStore(np.zeros((48, 64), np.float32))
-    cut = AICut(store=store, sam=sam)
-    first = cut.segment(image=image, image_key="a", points=[Point(48, 24, True)])
-    assert first[:, 36:].all() and not first[:, :28].any()
-    cut.segment(image=image, image_key="a", points=[Point(48, 24, True), Point(50, 30, True)])
-    # A majority of exclude-clicks flips the toy's sign: now the dark half is the selection.
-    flipped = cut.segment(image=image, image_key="a", points=[Point(10, 10, False), Point(12, 40, False)])
-    assert flipped[:, 20:28].all() and not flipped[:, 36:].any()
-    assert sam.encoder_passes == 1 and sam.decoder_passes == 3 and store.passes == 0
-    cut.segment(image=image, image_key="b", points=[Point(48, 24, True)])
-    assert sam.encoder_passes == 2
-
-
-def test_sam_prompts_are_scaled_into_the_encoder_frame_and_masks_back_out_of_its_padding():
-    coords, labels = sam_prompt(points=[Point(0, 0, True), Point(99, 49, False)], shape=(50, 100), size=1024)
-    assert coords.shape == (1, 2, 2) and labels.tolist() == [[1.0, 0.0]]
-    assert coords[0, 1].tolist() == pytest.approx([99.5 * 10.24, 49.5 * 10.24])
-    padded = np.full((64, 64), -1.0, np.float32)
-    padded[:32, :] = 1.0  # the image (100x50) fills the top half of the square frame
-    fitted = sam_mask_fit(mask=padded, shape=(50, 100), size=1024)
-    assert fitted.shape == (50, 100) and (fitted > 0).all()
-
-
-def test_a_missing_sam_file_is_an_error_that_names_it(tmp_path):
-    with pytest.raises(FileNotFoundError, match="encoder.onnx"):
-        SamPair(encoder_path=tmp_path / "encoder.onnx", decoder_path=tmp_path / "decoder.onnx")
 
 
 # ---- one real model -------------------------------------------------------------------------------

