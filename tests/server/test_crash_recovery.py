@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import json
 import os
 import signal
 import socket
@@ -25,7 +24,7 @@ import pytest
 import requests
 from PIL import Image
 
-from tests.live_server import ROOT, children_of, free_port, gunicorn_start, gunicorn_stop, manage, wait_for
+from tests.live_server import children_of, free_port, gunicorn_start, gunicorn_stop, manage, server_prepare, wait_for
 
 COST = 1  # credits per remove-bg call
 START_CREDITS = 10
@@ -132,30 +131,12 @@ def noisy_png(width: int, height: int, seed: int = 1) -> bytes:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    if not (ROOT / "models" / "u2netp.onnx").exists():
-        pytest.fail("models/u2netp.onnx is missing: run `make models` first")
     var = tmp_path_factory.mktemp("bgcut-crash")
     port = free_port()
-    u2netp = {"models": ["u2netp"]}
-    env = {
-        **os.environ,
-        "DJANGO_SECRET_KEY": os.environ.get("DJANGO_SECRET_KEY") or "crash-tests-only-" + "x" * 40,
-        "DJANGO_DEBUG": "false",
-        "BGCUT_VAR_DIR": str(var),
-        "DATABASE_URL": f"sqlite:///{var / 'db.sqlite3'}",
-        "CACHE_URL": "locmemcache://crash",
-        "BGCUT_STORAGE_ROOT": str(var / "storage"),
-        "BGCUT_QUALITY_PLANS": json.dumps({"high": u2netp, "medium": u2netp, "low": u2netp}),
-        "BGCUT_AICUT_PRIOR_MODEL": "u2netp",
-        "BGCUT_ONNX_THREADS": "2",
-        "BGCUT_RATE_LIMIT": "2000/min",
-        "BGCUT_SWEEP_INTERVAL": "0",  # the test runs the sweeper itself, after the kills
-        "BGCUT_DEFAULT_CREDITS": str(START_CREDITS),
-        "BGCUT_CREDIT_COST_REMOVE_BG": str(COST),
-        "BGCUT_LOG_LEVEL": "WARNING",
-    }
-    (var / "storage" / "tmp").mkdir(parents=True)
-    manage("migrate", "--noinput", "-v", "0", env=env)
+    env = server_prepare(
+        var, name="crash", BGCUT_ONNX_THREADS="2", BGCUT_RATE_LIMIT="2000/min",
+        BGCUT_DEFAULT_CREDITS=str(START_CREDITS), BGCUT_CREDIT_COST_REMOVE_BG=str(COST),
+    )  # BGCUT_SWEEP_INTERVAL stays 0: the test runs the sweeper itself, after the kills
     key = manage("create_api_key", "acme", env=env).strip().splitlines()[-1].strip()
     process = gunicorn_start(port=port, env=env, log=var / "server.log", threads=4)
     live = Live(base=f"http://127.0.0.1:{port}", key=key, var=var, env=env, process=process)
