@@ -5,12 +5,10 @@ the way the sweeper does, so "no orphan bytes" means the same on both.
 """
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import timedelta
 
 import pytest
-from django.db import connection
 
 from engine import files, tools
 from engine.models import StoredFile
@@ -18,6 +16,7 @@ from engine.sweeper import sweep_run
 from tests.blob_store import blob_bytes, stored_blobs
 from tests.engine.test_tools import REMOVE_BG, fake_store, photo_bytes, put  # noqa: F401 (fixture)
 from tests.images import image_bytes, upload_file
+from tests.threads import threads_at_once
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("blob_backend")]
 
@@ -119,22 +118,11 @@ def test_the_sweep_frees_orphan_blobs_past_the_grace_and_keeps_the_rest(acme, se
 def test_concurrent_writers_to_one_path_leave_one_whole_file_and_no_other_bytes(make_account):
     account, _ = make_account("racer")
     payloads = [bytes([n]) * (100_000 + n) for n in range(6)]
-    errors, start = [], threading.Barrier(len(payloads))
 
     def write(data):
-        try:
-            start.wait(10)
-            files.file_write_bytes(account=account, path="race/out.png", data=data, content_type="image/png")
-        except Exception as error:  # collected: the test fails on any
-            errors.append(error)
-        finally:
-            connection.close()
+        files.file_write_bytes(account=account, path="race/out.png", data=data, content_type="image/png")
 
-    threads = [threading.Thread(target=write, args=(p,)) for p in payloads]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    _, errors = threads_at_once(write, [(data,) for data in payloads])
     assert errors == []
     stored = StoredFile.objects.get(account=account, path="race/out.png")
     assert blob_bytes(stored.blob) in payloads and stored.size == len(blob_bytes(stored.blob))
@@ -156,20 +144,8 @@ def test_sweepers_running_at_once_free_everything_once_and_count_it_once(make_ac
         blobs.blob_put(source=source)
     later = files.clock.now() + timedelta(seconds=settings.BGCUT_SWEEP_GRACE_SECONDS + 60)
     StoredFile.objects.filter(pk=kept.pk).update(expires_at=later + timedelta(hours=1))
-    reports, start = [], threading.Barrier(4)
-
-    def sweep():
-        try:
-            start.wait(10)
-            reports.append(sweep_run(now=later))
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sweep) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(60)
+    reports, errors = threads_at_once(lambda: sweep_run(now=later), [()] * 4)
+    assert errors == []
     assert len(reports) == 4
     done = [report for report in reports if report is not None]
     assert sum(r.expired_files for r in done) == 5

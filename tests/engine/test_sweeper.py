@@ -17,6 +17,7 @@ from engine.models import Account, Job, StoredFile
 from engine.sweeper import sweep_run
 from tests.blob_store import disk_path
 from tests.images import image_bytes
+from tests.threads import threads_at_once
 
 pytestmark = pytest.mark.django_db
 HOUR = 3600
@@ -136,25 +137,11 @@ def test_jobs_running_past_the_grace_are_failed_and_refunded_once(acme, settings
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_sweepers_refund_an_abandoned_job_exactly_once(make_account, settings):
-    from django.db import connection
-
     settings.BGCUT_SWEEP_GRACE_SECONDS = 900
     account, _ = make_account("acme", credits=Decimal("5.00"))
     running_job(account, started_ago=timedelta(hours=1), charged="1.00")
-    results, start = [], threading.Barrier(4)
-
-    def sweep():
-        try:
-            start.wait(10)
-            results.append(sweep_run())
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sweep) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    results, errors = threads_at_once(sweep_run, [()] * 4, timeout=30)
+    assert errors == []
     assert len(results) == 4
     assert sum(report.jobs_failed for report in results if report is not None) == 1
     assert Account.objects.get(pk=account.pk).credits == Decimal("5.00")
