@@ -37,6 +37,15 @@ def put(client, name="p.jpg", data=None, folder="p"):
     return response.json()["file_paths"][0]
 
 
+def put_left_mask(client) -> str:
+    """Store p/mask.png: a 320×240 mask selecting the left 100 columns (the photo's size)."""
+    mask = np.zeros((240, 320), np.uint8)
+    mask[:, :100] = 255
+    buffer = io.BytesIO()
+    Image.fromarray(mask).save(buffer, "PNG")
+    return put(client, "mask.png", buffer.getvalue())
+
+
 def fetch_image(client, path) -> Image.Image:
     response = client.get(f"/v3/files/{path}")
     assert response.status_code == 200
@@ -133,11 +142,7 @@ class TestRemoveBg:
     def test_a_stored_mask_replaces_the_model(self, acme, fake_store):
         _, _, client = acme
         put(client)
-        mask = np.zeros((240, 320), np.uint8)
-        mask[:, :100] = 255
-        buffer = io.BytesIO()
-        Image.fromarray(mask).save(buffer, "PNG")
-        put(client, "mask.png", buffer.getvalue())
+        put_left_mask(client)
         response = client.post(REMOVE_BG, {"input_file_path": "p/p.jpg", "mask_file_path": "p/mask.png",
                                            "output_variants": [{"output_file_path": "o/m.png"}]}, format="json")
         assert response.status_code == 200, response.json()

@@ -1,13 +1,11 @@
 """One validation path: the serializers the OpenAPI schema is drawn from are the ones that run."""
 from __future__ import annotations
 
-import io
-
-import numpy as np
 import pytest
-from PIL import Image
 
-from tests.engine.test_tools import REMOVE_BG, fake_store, put  # noqa: F401  (fake_store is a fixture)
+from tests.engine.test_tools import (  # noqa: F401  (fake_store is a fixture)
+    REMOVE_BG, fake_store, put, put_left_mask,
+)
 from tests.images import image_bytes, upload_file
 
 pytestmark = pytest.mark.django_db
@@ -87,11 +85,7 @@ def test_mask_key_is_the_documented_key_dialect_twin_of_mask_file_path(acme, fak
     assert "mask_file_path" in properties["mask_key"]["description"]
     _, _, client = acme
     put(client)
-    mask = np.zeros((240, 320), np.uint8)
-    mask[:, :100] = 255
-    buffer = io.BytesIO()
-    Image.fromarray(mask).save(buffer, "PNG")
-    put(client, "mask.png", buffer.getvalue())
+    put_left_mask(client)
     response = client.post(REMOVE_BG, {"input_key": "p/p.jpg", "mask_key": "p/mask.png",
                                        "output_variants": [{"output_key": "o/m.png"}]}, format="json")
     assert response.json() == {"output_keys": ["o/m.png"]}
