@@ -180,14 +180,8 @@ def alpha_guided_refine(
     del mean_i, mean_p, cov_ip, var_i, source, guide
 
     alpha = np.empty((height, width), dtype=np.float32)
-    # The sample positions cv2.resize (INTER_LINEAR) would use, so each strip matches a whole-image resize.
-    map_x = ((np.arange(width, dtype=np.float32) + 0.5) * (work_w / width) - 0.5)[None, :]
-    strip_rows = max(1, STRIP_PIXELS // width)
-    for top in range(0, height, strip_rows):
-        rows = min(strip_rows, height - top)
-        ys = ((np.arange(top, top + rows, dtype=np.float32) + 0.5) * (work_h / height) - 0.5)[:, None]
-        grid_x = np.broadcast_to(map_x, (rows, width)).astype(np.float32)
-        grid_y = np.broadcast_to(ys, (rows, width)).astype(np.float32)
+    for top, rows, grid_x, grid_y in resize_strips(source=(work_h, work_w), size=(height, width),
+                                                   strip_pixels=STRIP_PIXELS):
         strip_a = cv2.remap(coef_a, grid_x, grid_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         strip_b = cv2.remap(coef_b, grid_x, grid_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         out = alpha[top:top + rows]
@@ -198,3 +192,18 @@ def alpha_guided_refine(
         if contrast != 1.0:
             out[...] = map_contrast(prob=out, gain=contrast)
     return alpha
+
+
+def resize_strips(*, source: tuple[int, int], size: tuple[int, int], strip_pixels: int):
+    """Yield (top, rows, grid_x, grid_y): cv2.remap grids that upsample a `source` (h, w) map to `size`
+    (h, w) one strip of rows at a time, at the sample positions cv2.resize (INTER_LINEAR) would use, so
+    the strips together match a whole-image resize without a second full-size float map."""
+    (work_h, work_w), (height, width) = source, size
+    map_x = ((np.arange(width, dtype=np.float32) + 0.5) * (work_w / width) - 0.5)[None, :]
+    strip_rows = max(1, strip_pixels // width)
+    for top in range(0, height, strip_rows):
+        rows = min(strip_rows, height - top)
+        ys = ((np.arange(top, top + rows, dtype=np.float32) + 0.5) * (work_h / height) - 0.5)[:, None]
+        grid_x = np.broadcast_to(map_x, (rows, width)).astype(np.float32)
+        grid_y = np.broadcast_to(ys, (rows, width)).astype(np.float32)
+        yield top, rows, grid_x, grid_y

