@@ -92,7 +92,7 @@ def redis_flush(url: str) -> None:
     redis.Redis.from_url(url, socket_connect_timeout=5).flushdb()
 
 
-def cluster_start(*, folder: Path, database_url: str, cache_url: str, nodes: int = 2,
+def cluster_start(*, folder: Path, database_url: str, cache_url: str, nodes: int = 2, threads: int = 4,
                   extra_env: dict | None = None, timeout: float = 120) -> Cluster:
     """Start SeaweedFS, migrate once, create an API key, then start `nodes` gunicorn nodes together."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -124,7 +124,7 @@ def cluster_start(*, folder: Path, database_url: str, cache_url: str, nodes: int
             with open(log, "w") as output:
                 process = subprocess.Popen(
                     [GUNICORN, "bgcut_site.wsgi", "--config", "gunicorn.conf.py", "--bind", f"127.0.0.1:{port}",
-                     "--workers", "1", "--threads", "4", "--timeout", "120", "--log-level", "warning"],
+                     "--workers", "1", "--threads", str(threads), "--timeout", "120", "--log-level", "warning"],
                     cwd=ROOT, env=cluster.node_env(name), stdout=output, stderr=subprocess.STDOUT,
                 )
             cluster.nodes.append(Node(name=name, base=f"http://127.0.0.1:{port}", process=process, log=log))
