@@ -70,6 +70,23 @@ class AICutResponse(s.Serializer):
     message = s.CharField(required=False, help_text="Extension: present when empty: what to do instead.")
 
 
+class AICutPrepareResponse(s.Serializer):
+    prepared = s.BooleanField(help_text="Always true: the image's per-image work is done (or was already).")
+    preview = s.BooleanField(help_text="Whether /v3/tools/ai/ai-cut/preview/ gives previews on this server.")
+
+
+class AICutPreviewResponse(s.Serializer):
+    status = s.ChoiceField(["ready", "not_prepared", "unavailable"],
+                           help_text="ready: mask_png follows; not_prepared: call prepare first (a preview never "
+                                     "does the per-image work); unavailable: this server's model has no cheap preview.")
+    mask_png = s.CharField(allow_null=True, help_text="Base64 of a 1-bit PNG (white = would be selected), at most "
+                           "512 px on its long side, the image's aspect ratio; null unless ready.")
+    width = s.IntegerField(required=False, help_text="The mask's size in pixels (ready only).")
+    height = s.IntegerField(required=False)
+    empty = s.BooleanField(required=False, help_text="True when the prompts would select nothing (ready only).")
+    message = s.CharField(required=False, help_text="Why there is no mask (not ready only).")
+
+
 class JobOutput(s.Serializer):
     path = s.CharField()
     url = s.URLField(allow_null=True)
