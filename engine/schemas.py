@@ -1,6 +1,8 @@
 """Response shapes for the OpenAPI schema (requests: engine.serializers, which also validates them)."""
 from rest_framework import serializers as s
 
+from engine.tools import PREVIEW_STATUSES
+
 
 class AccessTokenResponse(s.Serializer):
     access_token = s.CharField()
@@ -76,7 +78,7 @@ class AICutPrepareResponse(s.Serializer):
 
 
 class AICutPreviewResponse(s.Serializer):
-    status = s.ChoiceField(["ready", "not_prepared", "unavailable"],
+    status = s.ChoiceField(list(PREVIEW_STATUSES),
                            help_text="ready: mask_png follows; not_prepared: call prepare first (a preview never "
                                      "does the per-image work); unavailable: this server's model has no cheap preview.")
     mask_png = s.CharField(allow_null=True, help_text="Base64 of a 1-bit PNG (white = would be selected), at most "

@@ -262,6 +262,9 @@ class AICutPreviewRequest:
     box: Box | None = None
 
 
+PREVIEW_STATUSES = ("ready", "not_prepared", "unavailable")
+
+
 @dataclass(frozen=True)
 class Preview:
     """A preview's answer: "ready" with a small PNG mask, else why there is none ("not_prepared", "unavailable")."""
