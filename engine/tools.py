@@ -285,14 +285,14 @@ PREVIEW_MESSAGES = {
 
 def aicut_preview(*, account: Account, request: AICutPreviewRequest) -> Preview:
     """What the prompts would select, small and inline: one decoder pass on a prepared image, nothing
-    stored, nothing charged, nothing logged."""
+    stored, nothing charged, nothing logged. It never queues: with every slot taken it is a 503 at once."""
     source = _aicut_source(account=account, field=request.input_field, path=request.input_path)
     segmenter = inference.aicut()
     if not isinstance(segmenter, PreviewSegmenter):
         return Preview(status="unavailable")
     rgb = _aicut_pixels(source)
     _prompts_check(points=request.points, box=request.box, image=rgb)
-    with inference.inference_gate().slot(deadline=inference.deadline_start()):
+    with inference.inference_gate().slot(deadline=inference.deadline_start(), queue=False):
         mask = segmenter.preview(image=rgb, image_key=source.sha256, points=request.points, box=request.box)
     if mask is None:
         return Preview(status="not_prepared")

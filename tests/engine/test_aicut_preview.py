@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import io
+import time
 
 import numpy as np
 import pytest
@@ -157,3 +158,19 @@ def test_the_prior_pipeline_offers_no_preview(acme, settings):
         assert body["status"] == "unavailable" and body["mask_png"] is None and "no cheap preview" in body["message"]
     finally:
         inference.aicut.cache_clear()
+
+
+def test_a_preview_never_waits_for_a_busy_model_it_is_a_503_at_once(acme, sam, settings):
+    _, _, client = acme
+    put(client, data=scene_jpeg())
+    assert prepare(client).status_code == 200
+    settings.BGCUT_INFERENCE_CONCURRENCY = 1
+    gate = inference.inference_gate()
+    with gate.slot(deadline=time.monotonic() + 30):  # another call holds the only slot
+        started = time.monotonic()
+        response = preview(client, foreground_points=[{"x": 140, "y": 180}])
+        waited = time.monotonic() - started
+    assert response.status_code == 503 and int(response["Retry-After"]) >= 1
+    assert "busy" in response.json()["detail"]
+    assert waited < 2 and sam.model.decoder_passes == 0
+    assert preview(client, foreground_points=[{"x": 140, "y": 180}]).json()["status"] == "ready"
