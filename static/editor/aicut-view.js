@@ -7,14 +7,12 @@
 // switch is the way to mark what to leave out, and the help says so.
 import { CutSession, pointsKey, pointsRequest } from "./editor.js";
 import { jpegOrientation } from "./exif.js";
-import { VIEW_FIT, imageToView, viewClamp, viewPan, viewPinch, viewToImage, viewZoomAt, zoomLimit } from "./geometry.js";
 import { HoverPreview } from "./hover-preview.js";
 import { maskPaint, previewPaint } from "./mask-display.js";
+import { zoomStageCreate } from "./zoom-stage.js";
 
-const ZOOM_STEP = 1.5;
 const OVERLAY_MAX_SIDE = 1600; // the overlay needs no more pixels than a large screen shows
 const OUTLINE_CSS_PX = 1.5;
-const TAP_SLOP_PX = { mouse: 4, pen: 6, touch: 10 }; // a press that moves further is a drag (a pan)
 const PREVIEW_PAUSE_MS = 3000; // after a failed preview (429, 503, a network blip), rest before the next
 
 /**
@@ -46,16 +44,38 @@ async function cutSourcePrepare(source) {
 export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorShow, errorHide, produce }) {
   const $ = (id) => root.querySelector(`#${id}`);
   const stage = $("aicut-stage");
-  const layer = $("aicut-layer");
   const touchOnly = window.matchMedia("(hover: none)").matches;
   let cut = null; // { session, folder, ready: Promise<path>, exportInput, url, prepare, previewAvailable, ... }
   let cuts = 0;
   let overlayFor = null;
   let overlayMask = null; // the shown selection's mask pixels at the overlay's size: restyling needs no fetch
-  let view = VIEW_FIT;
-  const pointers = new Map(); // pointerId -> its last point on the stage
-  let gesture = null; // { kind: "tap" | "pan" | "pinch", start, shift, pointerType }
   let previewPausedUntil = 0;
+  let drawnZoom = 1;
+  let redraw = 0;
+
+  const zoom = zoomStageCreate({
+    stage,
+    layer: $("aicut-layer"),
+    controls: { zoomIn: $("aicut-zoom-in"), zoomOut: $("aicut-zoom-out"), fit: $("aicut-zoom-fit"), level: $("aicut-zoom-level") },
+    imageSize: () => (cut?.session && cut.width ? { width: cut.width, height: cut.height } : null),
+    // Shift flips the chosen kind (a desktop shortcut); touch screens use the Include/Exclude switch.
+    onTap: (at, shiftKey) => addPoint(at, includeChosen() !== shiftKey),
+    onHover: (at, shiftKey) => hoverAt(at, shiftKey),
+    onLeave: () => {
+      hover.cancel();
+      previewHide();
+    },
+    onView: (view) => {
+      if (cut?.session) pointsRender();
+      if (view.zoom !== drawnZoom && overlayMask && !redraw) {
+        // The outline keeps its width on screen: drawn again, thinner in the canvas, once per frame at most.
+        redraw = requestAnimationFrame(() => {
+          redraw = 0;
+          overlayDraw();
+        });
+      }
+    },
+  });
 
   const hover = new HoverPreview({
     fetch: ({ points, current }) => {
@@ -76,12 +96,11 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
     cut = null;
     overlayFor = null;
     overlayMask = null;
-    view = VIEW_FIT;
     $("aicut-image").removeAttribute("src");
     $("aicut-points").replaceChildren();
     overlayClear();
     previewHide();
-    viewApply();
+    zoom.fit();
     render();
   }
 
@@ -188,65 +207,11 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
     state.set({ cutReady: Boolean(session?.shown) && !session.shown.empty });
   }
 
-  // ---- Zoom and pan ------------------------------------------------------------------------
-
-  /** The stage's size: the image fitted, which the view magnifies and moves inside. */
-  function box() {
-    const width = stage.clientWidth || 1;
-    const height = stage.clientHeight || 1;
-    const maxZoom = zoomLimit({ displayWidth: width, imageWidth: cut?.width || width });
-    return { width, height, maxZoom, imageWidth: cut?.width || 1, imageHeight: cut?.height || 1 };
-  }
-
-  function viewSet(next) {
-    view = viewClamp(next, box());
-    viewApply();
-  }
-
-  let drawnZoom = 1;
-  let redraw = 0;
-
-  function viewApply() {
-    layer.style.transform = `translate(${view.x}px, ${view.y}px) scale(${view.zoom})`;
-    if (view.zoom !== drawnZoom && overlayMask && !redraw) {
-      // The outline keeps its width on screen: drawn again, thinner in the canvas, once per frame at most.
-      redraw = requestAnimationFrame(() => {
-        redraw = 0;
-        overlayDraw();
-      });
-    }
-    stage.classList.toggle("is-zoomed", view.zoom > 1);
-    $("aicut-zoom-level").textContent = `${Math.round(view.zoom * 100)}%`;
-    $("aicut-zoom-out").disabled = view.zoom <= 1;
-    $("aicut-zoom-fit").disabled = view.zoom <= 1;
-    $("aicut-zoom-in").disabled = view.zoom >= box().maxZoom;
-    if (cut?.session) pointsRender();
-  }
-
-  function zoomBy(factor, at = null) {
-    const b = box();
-    const centre = at ?? { x: b.width / 2, y: b.height / 2 };
-    view = viewZoomAt(view, { factor, atX: centre.x, atY: centre.y, ...b });
-    viewApply();
-  }
-
-  function stagePoint(event) {
-    const rect = stage.getBoundingClientRect();
-    // The stage's border is not part of its content box, which is what the view maps.
-    return { x: event.clientX - rect.left - stage.clientLeft, y: event.clientY - rect.top - stage.clientTop };
-  }
-
-  function imagePointAt(at) {
-    if (!cut?.session || !cut.width) return null;
-    return viewToImage(at, view, box());
-  }
-
   // ---- Points, selection and preview ------------------------------------------------------------
 
   function pointsRender() {
     const session = cut.session;
     const sent = new Set((session.shown?.points ?? []).concat(session.inFlight ?? []));
-    const b = box();
     $("aicut-points").replaceChildren(
       ...session.points.map((point, index) => {
         const dot = document.createElement("span");
@@ -256,17 +221,17 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
         dot.dataset.y = String(point.y);
         dot.dataset.positive = String(point.positive);
         dot.title = `${point.positive ? "Include" : "Exclude"} point ${index + 1} at ${point.x}, ${point.y}`;
-        const at = imageToView(point, view, b);
+        const at = zoom.toStage(point);
         dot.style.left = `${at.x}px`;
         dot.style.top = `${at.y}px`;
-        dot.hidden = at.x < 0 || at.y < 0 || at.x > b.width || at.y > b.height; // zoomed away from it
+        dot.hidden = !at.inside; // zoomed away from it
         return dot;
       }),
     );
   }
 
   function addPoint(at, positive) {
-    const point = imagePointAt(at);
+    const point = zoom.toImage(at);
     if (!point) return;
     errorHide();
     hover.cancel();
@@ -319,7 +284,7 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
 
   /** An outline width of about OUTLINE_CSS_PX on screen at the current zoom, in the pixels of a canvas `width` wide. */
   function thicknessFor(width) {
-    return Math.max(1, Math.round((OUTLINE_CSS_PX * width) / ((stage.clientWidth || width) * view.zoom)));
+    return Math.max(1, Math.round((OUTLINE_CSS_PX * width) / zoom.imageScreenWidth()));
   }
 
   function maskStyle() {
@@ -335,7 +300,7 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
     canvas.height = height;
     const context = canvas.getContext("2d");
     const out = context.createImageData(width, height);
-    drawnZoom = view.zoom;
+    drawnZoom = zoom.view.zoom;
     maskPaint({ rgba: data, width, height, style: maskStyle(), thickness: thicknessFor(width), out: out.data });
     context.putImageData(out, 0, 0);
     canvas.classList.add("is-shown");
@@ -351,7 +316,7 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
 
   function hoverAt(at, shiftKey) {
     if (!previewsOn()) return;
-    const point = imagePointAt(at);
+    const point = zoom.toImage(at);
     if (!point) {
       hover.cancel();
       previewHide();
@@ -400,81 +365,12 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
     return root.querySelector('input[name="point-kind"]:checked')?.value !== "exclude";
   }
 
-  // ---- Input ---------------------------------------------------------------------------------
+  // ---- Input (taps, drags, pinches and the wheel: zoom-stage.js) ----------------------------------
 
-  stage.addEventListener("pointerdown", (event) => {
-    if (!cut?.session || (event.pointerType === "mouse" && event.button !== 0)) return;
-    event.preventDefault(); // no text selection, no native image drag
-    stage.setPointerCapture?.(event.pointerId);
-    const at = stagePoint(event);
-    pointers.set(event.pointerId, at);
-    hover.cancel();
-    previewHide();
-    if (pointers.size === 1) gesture = { kind: "tap", start: at, shift: event.shiftKey, pointerType: event.pointerType };
-    else if (pointers.size === 2) gesture = { kind: "pinch" }; // a second finger: no tap, but zoom
-  });
-
-  stage.addEventListener("pointermove", (event) => {
-    const at = stagePoint(event);
-    if (!pointers.has(event.pointerId)) {
-      if (event.pointerType === "mouse" && !event.buttons) hoverAt(at, event.shiftKey);
-      return;
-    }
-    const before = pointers.get(event.pointerId);
-    if (gesture?.kind === "tap") {
-      const slop = TAP_SLOP_PX[gesture.pointerType] ?? TAP_SLOP_PX.touch;
-      if (Math.hypot(at.x - gesture.start.x, at.y - gesture.start.y) > slop) gesture.kind = "pan";
-    }
-    if (gesture?.kind === "pan") {
-      view = viewPan(view, { dx: at.x - before.x, dy: at.y - before.y, ...box() });
-      viewApply();
-    } else if (gesture?.kind === "pinch" && pointers.size === 2) {
-      const other = [...pointers.entries()].find(([id]) => id !== event.pointerId)[1];
-      view = viewPinch(view, { a0: before, b0: other, a1: at, b1: other, ...box() });
-      viewApply();
-    }
-    pointers.set(event.pointerId, at);
-  });
-
-  function pointerEnd(event, { cancelled }) {
-    if (!pointers.has(event.pointerId)) return;
-    const at = stagePoint(event);
-    pointers.delete(event.pointerId);
-    if (!cancelled && gesture?.kind === "tap" && pointers.size === 0) {
-      // Shift flips the chosen kind (a desktop shortcut); touch screens use the Include/Exclude switch.
-      addPoint(at, includeChosen() !== gesture.shift);
-    }
-    if (pointers.size === 0) gesture = null;
-    else if (gesture?.kind === "pinch") gesture = { kind: "pan" }; // one finger left: it moves the view
-  }
-  stage.addEventListener("pointerup", (event) => pointerEnd(event, { cancelled: false }));
-  stage.addEventListener("pointercancel", (event) => pointerEnd(event, { cancelled: true }));
-  stage.addEventListener("pointerleave", (event) => {
-    if (event.pointerType !== "mouse") return;
-    hover.cancel();
-    previewHide();
-  });
   stage.addEventListener("contextmenu", (event) => {
     event.preventDefault();
-    if (cut?.session) addPoint(stagePoint(event), false);
+    if (cut?.session) addPoint(zoom.stagePoint(event), false);
   });
-  stage.addEventListener(
-    "wheel",
-    (event) => {
-      if (!cut?.session) return;
-      const lines = event.deltaMode === 1 ? 40 : event.deltaMode === 2 ? 800 : 1;
-      const factor = Math.exp(-event.deltaY * lines * 0.002);
-      if (factor < 1 && view.zoom <= 1) return; // zooming out of the fitted image: let the page scroll
-      event.preventDefault();
-      zoomBy(factor, stagePoint(event));
-    },
-    { passive: false },
-  );
-  new ResizeObserver(() => viewSet(view)).observe(stage);
-
-  $("aicut-zoom-in").addEventListener("click", () => zoomBy(ZOOM_STEP));
-  $("aicut-zoom-out").addEventListener("click", () => zoomBy(1 / ZOOM_STEP));
-  $("aicut-zoom-fit").addEventListener("click", () => viewSet(VIEW_FIT));
   for (const input of root.querySelectorAll('input[name="mask-style"]')) input.addEventListener("change", overlayDraw);
   $("aicut-undo").addEventListener("click", () => cut?.session.undo());
   $("aicut-redo").addEventListener("click", () => cut?.session.redo());
@@ -510,11 +406,11 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
     } else if (event.key === "Escape") {
       session.clear();
     } else if (!mod && (event.key === "+" || event.key === "=")) {
-      zoomBy(ZOOM_STEP);
+      zoom.zoomIn();
     } else if (!mod && event.key === "-") {
-      zoomBy(1 / ZOOM_STEP);
+      zoom.zoomOut();
     } else if (!mod && event.key === "0") {
-      viewSet(VIEW_FIT);
+      zoom.fit();
     }
   });
 
@@ -533,7 +429,6 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
     }
   });
 
-  viewApply();
   render();
   return { reset };
 }

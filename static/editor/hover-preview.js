@@ -1,9 +1,10 @@
-// The hover preview's pacing: one request in flight, the latest hover wins, and a request only once the
-// pointer has rested `delayMs`. No DOM and no URLs: `fetch` and the timer are injected, so node's test
-// runner drives it with fakes.
+// The hover preview's pacing: one request in flight, the latest hover wins, a request only once the
+// pointer has rested `delayMs`, and at most one every `minIntervalMs`. No DOM and no URLs: `fetch`, the
+// clock and the timer are injected, so node's test runner drives it with fakes.
 //
-// Every preview is a decoder pass on the server and a request against the account's rate limit: a mouse
-// sweeping across the photo must cost a few requests, not one per pointermove.
+// Every preview is a decoder pass on the server and a request against the account's rate limit (300 a
+// minute by default, shared with the clicks): a mouse sweeping across the photo must cost a few requests,
+// not one per pointermove, and a hovering user at most 200 a minute.
 
 export class HoverPreview {
   /**
@@ -11,7 +12,7 @@ export class HoverPreview {
    * wanted (never a stale one); `onError(error)` a failure (the preview just stays hidden).
    */
   constructor({
-    fetch, onResult, onError = () => {}, delayMs = 120,
+    fetch, onResult, onError = () => {}, delayMs = 120, minIntervalMs = 300, now = () => Date.now(),
     // Wrapped: a browser's setTimeout called as a method of another object throws "Illegal invocation".
     setTimer = (fn, ms) => setTimeout(fn, ms), clearTimer = (timer) => clearTimeout(timer),
   }) {
@@ -19,6 +20,9 @@ export class HoverPreview {
     this.onResult = onResult;
     this.onError = onError;
     this.delayMs = delayMs;
+    this.minIntervalMs = minIntervalMs;
+    this.now = now;
+    this.lastSentAt = -Infinity;
     this.setTimer = setTimer;
     this.clearTimer = clearTimer;
     this.wanted = null; // the hover to show: { key, ... }
@@ -31,7 +35,7 @@ export class HoverPreview {
   hover(hover) {
     if (this.wanted && this.wanted.key === hover.key) return;
     this.wanted = hover;
-    this.timerRestart();
+    this.timerStart(this.delayMs);
   }
 
   /** The pointer left (or a click was made): drop what is wanted; an answer still coming is ignored. */
@@ -41,18 +45,24 @@ export class HoverPreview {
     this.timer = null;
   }
 
-  timerRestart() {
+  timerStart(ms) {
     if (this.timer !== null) this.clearTimer(this.timer);
     this.timer = this.setTimer(() => {
       this.timer = null;
       this.send();
-    }, this.delayMs);
+    }, ms);
   }
 
   send() {
     const hover = this.wanted;
     if (!hover || this.inFlight) return; // in flight: its settling sends the latest hover
+    const early = this.lastSentAt + this.minIntervalMs - this.now();
+    if (early > 0) {
+      this.timerStart(early);
+      return;
+    }
     this.inFlight = hover;
+    this.lastSentAt = this.now();
     this.sent += 1;
     Promise.resolve()
       .then(() => this.fetch(hover))

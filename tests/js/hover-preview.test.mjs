@@ -5,7 +5,7 @@ import { test } from "node:test";
 import { HoverPreview } from "../../static/editor/hover-preview.js";
 
 /** A fake timer the test advances by hand, and a fetch whose answers the test releases one by one. */
-function harness() {
+function harness({ minIntervalMs = 0 } = {}) {
   let now = 0;
   let timers = [];
   const fetches = [];
@@ -13,6 +13,8 @@ function harness() {
   const errors = [];
   const preview = new HoverPreview({
     delayMs: 100,
+    minIntervalMs,
+    now: () => now,
     setTimer: (fn, ms) => {
       const timer = { at: now + ms, fn };
       timers.push(timer);
@@ -93,4 +95,19 @@ test("the same hover again sends nothing new, and a failure is reported", async 
   await new Promise((resolve) => setImmediate(resolve));
   assert.equal(h.errors.length, 1);
   assert.deepEqual(h.shown, []);
+});
+
+test("it spaces requests by the minimum interval, however quickly answers come back", async () => {
+  const h = harness({ minIntervalMs: 300 });
+  h.preview.hover({ key: "a" });
+  await h.tick(100);
+  assert.equal(h.fetches.length, 1, "sent at 100 ms");
+  await h.settle(0, "mask-a");
+  h.preview.hover({ key: "b" });
+  await h.tick(150); // rested at 250 ms: too soon after the first
+  assert.equal(h.fetches.length, 1);
+  await h.tick(149);
+  assert.equal(h.fetches.length, 1);
+  await h.tick(1);
+  assert.deepEqual(h.fetches.map((f) => f.hover.key), ["a", "b"], "sent at 400 ms");
 });
