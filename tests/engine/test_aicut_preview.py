@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import time
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -174,3 +175,16 @@ def test_a_preview_never_waits_for_a_busy_model_it_is_a_503_at_once(acme, sam, s
     assert "busy" in response.json()["detail"]
     assert waited < 2 and sam.model.decoder_passes == 0
     assert preview(client, foreground_points=[{"x": 140, "y": 180}]).json()["status"] == "ready"
+
+
+def test_previews_count_against_the_accounts_rate_limit_like_any_call(acme, sam, settings, monkeypatch):
+    # The limiter's window is the clock's minute: frozen mid-minute, the count cannot reset during the test.
+    monkeypatch.setattr("engine.throttling.time", SimpleNamespace(time=lambda: 1_800_000_030.0))
+    settings.BGCUT_RATE_LIMIT = "5/min"
+    _, _, client = acme
+    put(client, data=scene_jpeg())
+    assert prepare(client).status_code == 200
+    answers = [preview(client, foreground_points=[{"x": 140, "y": 180}]) for _ in range(4)]
+    assert [a.status_code for a in answers] == [200, 200, 200, 429]
+    assert answers[0]["X-RateLimit-Remaining"] == "2", "the upload and the prepare counted too"
+    assert int(answers[3]["Retry-After"]) >= 1 and sam.model.decoder_passes == 3
