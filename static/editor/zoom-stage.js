@@ -31,7 +31,6 @@ export function zoomStageCreate({ stage, layer, controls, imageSize, onTap, onHo
   function apply(next) {
     view = viewClamp(next, box());
     layer.style.transform = `translate(${view.x}px, ${view.y}px) scale(${view.zoom})`;
-    stage.classList.toggle("is-zoomed", view.zoom > 1);
     controls.level.textContent = `${Math.round(view.zoom * 100)}%`;
     controls.zoomOut.disabled = view.zoom <= 1;
     controls.fit.disabled = view.zoom <= 1;
