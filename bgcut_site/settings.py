@@ -165,6 +165,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "3.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    # Two answers have a "status" of their own: each enum gets a name instead of a numbered one.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "engine.serializers.JOB_STATUSES",
+        "PreviewStatusEnum": "engine.tools.PREVIEW_STATUSES",
+    },
 }
 
 # CORS: browsers call /v3/ directly with access tokens from these origins.

@@ -104,21 +104,28 @@ class InferenceGate:
     def retry_after(self) -> int:
         return max(1, math.ceil(self._mean_seconds * (self._queue + 1) / self._concurrency))
 
+    def busy_error(self) -> ApiError:
+        seconds = self.retry_after()
+        return ApiError(
+            503, f"The server is busy: retry after {seconds} seconds.", headers={"Retry-After": str(seconds)}
+        )
+
     @contextmanager
-    def slot(self, *, deadline: float):
+    def slot(self, *, deadline: float, queue: bool = True):
         """Hold a slot for the block, which runs under the deadline's budget.
 
         The work runs in the caller's thread, so the slot is released only once it has really
         stopped; vision code checks the budget between stages and stops model passes at the deadline
         (vision/deadline.py), so a call past its budget ends as a 504 instead of holding the slot.
+        `queue=False` is for work only worth doing now (a hover preview): it never waits behind other
+        calls, nor holds a place in the queue that a real call could use; it gets a 503 at once instead.
         """
         if not self._admitted.acquire(blocking=False):
-            seconds = self.retry_after()
-            raise ApiError(
-                503, f"The server is busy: retry after {seconds} seconds.", headers={"Retry-After": str(seconds)}
-            )
+            raise self.busy_error()
         try:
-            if not self._running.acquire(timeout=max(0.0, deadline - time.monotonic())):
+            if not queue and not self._running.acquire(blocking=False):
+                raise self.busy_error()
+            if queue and not self._running.acquire(timeout=max(0.0, deadline - time.monotonic())):
                 raise deadline_error()
             started = time.monotonic()
             try:

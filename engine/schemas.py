@@ -1,6 +1,8 @@
 """Response shapes for the OpenAPI schema (requests: engine.serializers, which also validates them)."""
 from rest_framework import serializers as s
 
+from engine.tools import PREVIEW_STATUSES
+
 
 class AccessTokenResponse(s.Serializer):
     access_token = s.CharField()
@@ -68,6 +70,23 @@ class AICutResponse(s.Serializer):
     confidence = s.FloatField(allow_null=True, help_text="Extension: the model's estimate of the selection's IoU, "
                               "0-1 (also the X-Selection-Confidence header); null when the segmenter has none.")
     message = s.CharField(required=False, help_text="Extension: present when empty: what to do instead.")
+
+
+class AICutPrepareResponse(s.Serializer):
+    prepared = s.BooleanField(help_text="Always true: the image's per-image work is done (or was already).")
+    preview = s.BooleanField(help_text="Whether /v3/tools/ai/ai-cut/preview/ gives previews on this server.")
+
+
+class AICutPreviewResponse(s.Serializer):
+    status = s.ChoiceField(list(PREVIEW_STATUSES),
+                           help_text="ready: mask_png follows; not_prepared: call prepare first (a preview never "
+                                     "does the per-image work); unavailable: this server's model has no cheap preview.")
+    mask_png = s.CharField(allow_null=True, help_text="Base64 of a 1-bit PNG (white = would be selected), at most "
+                           "512 px on its long side, the image's aspect ratio; null unless ready.")
+    width = s.IntegerField(required=False, help_text="The mask's size in pixels (ready only).")
+    height = s.IntegerField(required=False)
+    empty = s.BooleanField(required=False, help_text="True when the prompts would select nothing (ready only).")
+    message = s.CharField(required=False, help_text="Why there is no mask (not ready only).")
 
 
 class JobOutput(s.Serializer):

@@ -22,7 +22,9 @@ from engine.access_tokens import DEFAULT_EXPIRES_IN, MAX_EXPIRES_IN, MAX_PATHS, 
 from engine.paths import (
     MAX_PATH_LENGTH, PATH_REGEX, PathRefused, extension_of, folder_check, path_check, pattern_check,
 )
-from engine.tools import MAX_POINTS, MAX_VARIANTS, AICutRequest, RemoveBgRequest, VariantRequest
+from engine.tools import (
+    MAX_POINTS, MAX_VARIANTS, AICutInput, AICutPreviewRequest, AICutRequest, RemoveBgRequest, VariantRequest,
+)
 from vision import render
 from vision.aicut_io import OUTPUT_TYPES
 from vision.aicut_types import Point
@@ -446,6 +448,46 @@ class BoxSerializer(StrictSerializer):
         return Box(**attrs)
 
 
+def _jpeg_input(attrs: dict) -> tuple[str, str]:
+    """(field, path) of the input of an AI Cut body, which must name a JPEG."""
+    field, path = _one_of(attrs, "input_file_path", "input_key")
+    if extension_of(path) not in JPEG_EXTENSIONS:
+        raise s.ValidationError({field: "must be a JPEG file (.jpg / .jpeg)."})
+    return field, path
+
+
+def _prompt_points(attrs: dict) -> tuple[Point, ...]:
+    points = ([Point(x=p["x"], y=p["y"], positive=True) for p in attrs.get("foreground_points", [])]
+              + [Point(x=p["x"], y=p["y"], positive=False) for p in attrs.get("background_points", [])])
+    if len(points) > MAX_POINTS:
+        raise s.ValidationError(f"At most {MAX_POINTS} points in all; send the clicks that matter.")
+    return tuple(points)
+
+
+class AICutPrepareSerializer(StrictSerializer):
+    """Extension: do AI Cut's per-image work now, so the first click (and every preview) is fast."""
+
+    input_file_path = PathField(required=False, allow_null=True, help_text="Required (or input_key): a JPEG.")
+    input_key = PathField(required=False, allow_null=True, help_text=_twin("input_file_path"))
+
+    def validate(self, attrs) -> AICutInput:
+        return AICutInput(*_jpeg_input(attrs))
+
+
+class AICutPreviewSerializer(AICutPrepareSerializer):
+    """Extension: what segment would select with these prompts (the clicks so far plus the hovered point),
+    as a small mask inline; nothing is stored or charged."""
+
+    foreground_points = _points("Clicks on what to select; add the hovered point here to preview an include-click.")
+    background_points = _points("Clicks on what to leave out; add the hovered point here to preview an exclude-click.")
+    box = BoxSerializer(required=False, allow_null=True, help_text="A box prompt, as for segment.")
+
+    def validate(self, attrs) -> AICutPreviewRequest:
+        input_field, input_path = _jpeg_input(attrs)
+        return AICutPreviewRequest(input_field=input_field, input_path=input_path, points=_prompt_points(attrs),
+                                   box=attrs.get("box"))
+
+
 class AICutSerializer(StrictSerializer):
     """AI Cut: the clicks so far on a JPEG; the selection is written as a JPEG."""
 
@@ -464,17 +506,12 @@ class AICutSerializer(StrictSerializer):
                         help_text="Extension: a box around the object, as a prompt with or without clicks.")
 
     def validate(self, attrs) -> AICutRequest:
-        input_field, input_path = _one_of(attrs, "input_file_path", "input_key")
+        input_field, input_path = _jpeg_input(attrs)
         output_field, output_path = _one_of(attrs, "output_file_path", "output_key")
-        for field, path in ((input_field, input_path), (output_field, output_path)):
-            if extension_of(path) not in JPEG_EXTENSIONS:
-                raise s.ValidationError({field: "must be a JPEG file (.jpg / .jpeg)."})
-        points = ([Point(x=p["x"], y=p["y"], positive=True) for p in attrs.get("foreground_points", [])]
-                  + [Point(x=p["x"], y=p["y"], positive=False) for p in attrs.get("background_points", [])])
-        if len(points) > MAX_POINTS:
-            raise s.ValidationError(f"At most {MAX_POINTS} points in all; send the clicks that matter.")
+        if extension_of(output_path) not in JPEG_EXTENSIONS:
+            raise s.ValidationError({output_field: "must be a JPEG file (.jpg / .jpeg)."})
         return AICutRequest(input_field=input_field, input_path=input_path, output_field=output_field,
-                            output_path=output_path, points=tuple(points), output_type=attrs["output_type"],
+                            output_path=output_path, points=_prompt_points(attrs), output_type=attrs["output_type"],
                             box=attrs.get("box"))
 
 

@@ -1,4 +1,6 @@
 """The AI tool endpoints: thin views over engine.tools."""
+import base64
+
 from drf_spectacular.utils import extend_schema
 from rest_framework.response import Response
 
@@ -36,4 +38,27 @@ class AICutView(V3View):
         response["X-Selection-Box"] = "" if box is None else f"{box.x1},{box.y1},{box.x2},{box.y2}"
         if selection.confidence is not None:
             response["X-Selection-Confidence"] = f"{selection.confidence:.3f}"
+        return response
+
+
+class AICutPrepareView(V3View):
+    @extend_schema(request=bodies.AICutPrepareSerializer, responses=schemas.AICutPrepareResponse)
+    def post(self, request):
+        parsed = request_validate(bodies.AICutPrepareSerializer, request.data)
+        previews = tools.aicut_prepare(account=request.user, request=parsed)
+        return Response({"prepared": True, "preview": previews})
+
+
+class AICutPreviewView(V3View):
+    @extend_schema(request=bodies.AICutPreviewSerializer, responses=schemas.AICutPreviewResponse)
+    def post(self, request):
+        parsed = request_validate(bodies.AICutPreviewSerializer, request.data)
+        preview = tools.aicut_preview(account=request.user, request=parsed)
+        if preview.png is None:
+            body = {"status": preview.status, "mask_png": None, "message": tools.PREVIEW_MESSAGES[preview.status]}
+        else:
+            body = {"status": preview.status, "mask_png": base64.b64encode(preview.png).decode("ascii"),
+                    "width": preview.width, "height": preview.height, "empty": preview.empty}
+        response = Response(body)
+        response["Cache-Control"] = "no-store"  # a hint for this hover, never worth keeping
         return response

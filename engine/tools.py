@@ -1,4 +1,5 @@
-"""The AI tools: remove-bg with output variants, and AI Cut. Check, charge, run, publish.
+"""The AI tools: remove-bg with output variants, and AI Cut (with its uncharged prepare and preview). Check,
+charge, run, publish.
 
 Requests arrive validated (engine.serializers builds these dataclasses).
 """
@@ -20,11 +21,11 @@ from engine.errors import ApiError
 from engine.jobs import job_record, job_refund
 from engine.models import Account, StoredFile
 from vision import render
-from vision.aicut_io import PromptError, aicut_image_load, prompt_check, selection_encode
+from vision.aicut_io import PromptError, aicut_image_load, preview_encode, prompt_check, selection_encode
 from vision.aicut_types import Point
 from vision.image_io import ImageError, image_decode, mask_load
 from vision.salient import QUALITIES, alpha_predict
-from vision.segmenter import Box, Selection, alpha_is_empty
+from vision.segmenter import Box, PreviewSegmenter, Selection, alpha_is_empty
 
 MAX_VARIANTS = 10
 MAX_POINTS = 200
@@ -179,22 +180,36 @@ class AICutRequest:
     box: Box | None = None
 
 
+def _aicut_source(*, account: Account, field: str, path: str) -> StoredFile:
+    source = files.file_get(account=account, path=path, field=field)
+    if source.content_type != "image/jpeg":
+        raise ApiError(400, f"{field} must be a JPEG image; {source.path!r} is {source.content_type}.")
+    return source
+
+
+def _aicut_pixels(source: StoredFile) -> np.ndarray:
+    with _decode_errors(source):
+        # The blob is fetched only when the decoded pixels are not cached (a download, on S3).
+        return aicut_image_load(local_path=lambda: blobs.blob_local(source.blob, scratch=files.storage_tmp_dir()),
+                                content_key=source.sha256, max_pixels=settings.BGCUT_MAX_INPUT_PIXELS)
+
+
+def _prompts_check(*, points: tuple[Point, ...], box: Box | None, image: np.ndarray) -> None:
+    height, width = image.shape[:2]
+    try:
+        prompt_check(points=points, box=box, width=width, height=height)
+    except PromptError as error:
+        raise ApiError(400, str(error))
+
+
 def aicut_segment(*, account: Account, request: AICutRequest) -> tuple[StoredFile, Selection]:
     """Decode (cached), check the prompts against the image, segment, publish; vision owns the pixels.
 
     An empty selection is published (an all-black mask) but its charge is given back."""
-    source = files.file_get(account=account, path=request.input_path, field=request.input_field)
-    if source.content_type != "image/jpeg":
-        raise ApiError(400, f"{request.input_field} must be a JPEG image; {source.path!r} is {source.content_type}.")
-    with _decode_errors(source):
-        # The blob is fetched only when the decoded pixels are not cached (a download, on S3).
-        rgb = aicut_image_load(local_path=lambda: blobs.blob_local(source.blob, scratch=files.storage_tmp_dir()),
-                               content_key=source.sha256, max_pixels=settings.BGCUT_MAX_INPUT_PIXELS)
+    source = _aicut_source(account=account, field=request.input_field, path=request.input_path)
+    rgb = _aicut_pixels(source)
     height, width = rgb.shape[:2]
-    try:
-        prompt_check(points=request.points, box=request.box, width=width, height=height)
-    except PromptError as error:
-        raise ApiError(400, str(error))
+    _prompts_check(points=request.points, box=request.box, image=rgb)
     box = request.box
     parameters = {"output_path": request.output_path, "output_type": request.output_type,
                   "foreground_points": [[p.x, p.y] for p in request.points if p.positive],
@@ -216,3 +231,70 @@ def aicut_segment(*, account: Account, request: AICutRequest) -> tuple[StoredFil
         if selection.empty:
             job_refund(job=job)  # nothing selected is not a success to charge for
     return stored, selection
+
+
+@dataclass(frozen=True)
+class AICutInput:
+    """The image an AI Cut session clicks on, and the field (dialect) it came in."""
+
+    input_field: str
+    input_path: str
+
+
+def aicut_prepare(*, account: Account, request: AICutInput) -> bool:
+    """The per-image work (SAM's encoder) done ahead of the first click, in an inference slot; not charged.
+
+    Idempotent: the work is cached by content, so a second call costs a lookup. Answers whether previews
+    are available for the image from now on."""
+    source = _aicut_source(account=account, field=request.input_field, path=request.input_path)
+    rgb = _aicut_pixels(source)
+    segmenter = inference.aicut()
+    with inference.inference_gate().slot(deadline=inference.deadline_start()):
+        segmenter.prepare(image=rgb, image_key=source.sha256)
+    return isinstance(segmenter, PreviewSegmenter)
+
+
+@dataclass(frozen=True)
+class AICutPreviewRequest:
+    input_field: str
+    input_path: str
+    points: tuple[Point, ...]
+    box: Box | None = None
+
+
+PREVIEW_STATUSES = ("ready", "not_prepared", "unavailable")
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A preview's answer: "ready" with a small PNG mask, else why there is none ("not_prepared", "unavailable")."""
+
+    status: str
+    png: bytes | None = None
+    width: int | None = None
+    height: int | None = None
+    empty: bool | None = None
+
+
+PREVIEW_MESSAGES = {
+    "not_prepared": "No preview yet: the image is not prepared. Call /v3/tools/ai/ai-cut/prepare/ first; a preview "
+                    "never runs the per-image model pass itself.",
+    "unavailable": "This server's AI Cut model has no cheap preview: send the click to segment instead.",
+}
+
+
+def aicut_preview(*, account: Account, request: AICutPreviewRequest) -> Preview:
+    """What the prompts would select, small and inline: one decoder pass on a prepared image, nothing
+    stored, nothing charged, nothing logged. It never queues: with every slot taken it is a 503 at once."""
+    source = _aicut_source(account=account, field=request.input_field, path=request.input_path)
+    segmenter = inference.aicut()
+    if not isinstance(segmenter, PreviewSegmenter):
+        return Preview(status="unavailable")
+    rgb = _aicut_pixels(source)
+    _prompts_check(points=request.points, box=request.box, image=rgb)
+    with inference.inference_gate().slot(deadline=inference.deadline_start(), queue=False):
+        mask = segmenter.preview(image=rgb, image_key=source.sha256, points=request.points, box=request.box)
+    if mask is None:
+        return Preview(status="not_prepared")
+    height, width = mask.shape
+    return Preview(status="ready", png=preview_encode(mask), width=width, height=height, empty=alpha_is_empty(mask))

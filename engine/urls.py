@@ -14,6 +14,8 @@ urlpatterns = [
     path("file-ops/get-public-url/", views.PublicUrlView.as_view()),
     path("tools/ai/remove-bg/process/", tool_views.RemoveBgView.as_view()),
     path("tools/ai/ai-cut/segment/", tool_views.AICutView.as_view()),
+    path("tools/ai/ai-cut/prepare/", tool_views.AICutPrepareView.as_view()),
+    path("tools/ai/ai-cut/preview/", tool_views.AICutPreviewView.as_view()),
     path("ops/jobs/", ops_views.JobListView.as_view()),
     path("ops/accounts/", ops_views.AccountListView.as_view()),
     path("files/<path:path>", views.FileDownloadView.as_view()),

@@ -17,6 +17,8 @@ EDITOR_TOKEN_PATHS = (
     "/v3/file-ops/get-public-url/",
     "/v3/tools/ai/remove-bg/process/",
     "/v3/tools/ai/ai-cut/segment/",
+    "/v3/tools/ai/ai-cut/prepare/",
+    "/v3/tools/ai/ai-cut/preview/",
 )
 
 

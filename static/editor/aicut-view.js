@@ -1,8 +1,19 @@
-// AI Cut: the click stage, its points and mask overlay, undo/redo, and "Export selection".
-// Moved as it was from main.js; it reads state.mode/source/job and publishes state.cutReady.
-import { CutSession, pointsRequest } from "./editor.js";
+// AI Cut: the click stage (zoom and pan, include/exclude points, the hover preview), the selection's
+// display, undo/redo, and "Export selection". It reads state.mode/source/job and publishes state.cutReady.
+//
+// Opening AI Cut prepares the image on the server (the encoder runs once, uncharged) so that the first
+// click only runs the decoder; once prepared, a mouse resting on the photo previews what a click there
+// would select. Touch screens get no preview (they have no hover) and no shift-click: the Include/Exclude
+// switch is the way to mark what to leave out, and the help says so.
+import { CutSession, pointsKey, pointsRequest } from "./editor.js";
 import { jpegOrientation } from "./exif.js";
-import { displayToImage, imageToPercent } from "./geometry.js";
+import { HoverPreview } from "./hover-preview.js";
+import { maskPaint, previewPaint } from "./mask-display.js";
+import { zoomStageCreate } from "./zoom-stage.js";
+
+const OVERLAY_MAX_SIDE = 1600; // the overlay needs no more pixels than a large screen shows
+const OUTLINE_CSS_PX = 1.5;
+const PREVIEW_PAUSE_MS = 3000; // after a failed preview (429, 503, a network blip), rest before the next
 
 /**
  * AI Cut reads JPEG only. A JPEG without a rotation tag is used as uploaded; anything else
@@ -32,17 +43,64 @@ async function cutSourcePrepare(source) {
 
 export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorShow, errorHide, produce }) {
   const $ = (id) => root.querySelector(`#${id}`);
-  let cut = null; // { session, folder, ready: Promise<path>, exportInput, url, ... }
+  const stage = $("aicut-stage");
+  const touchOnly = window.matchMedia("(hover: none)").matches;
+  let cut = null; // { session, folder, ready: Promise<path>, exportInput, url, prepare, previewAvailable, ... }
   let cuts = 0;
   let overlayFor = null;
+  let overlayMask = null; // the shown selection's mask pixels at the overlay's size: restyling needs no fetch
+  let previewPausedUntil = 0;
+  let drawnZoom = 1;
+  let redraw = 0;
+
+  const zoom = zoomStageCreate({
+    stage,
+    layer: $("aicut-layer"),
+    controls: { zoomIn: $("aicut-zoom-in"), zoomOut: $("aicut-zoom-out"), fit: $("aicut-zoom-fit"), level: $("aicut-zoom-level") },
+    imageSize: () => (cut?.session && cut.width ? { width: cut.width, height: cut.height } : null),
+    // Shift flips the chosen kind (a desktop shortcut); touch screens use the Include/Exclude switch.
+    onTap: (at, shiftKey) => addPoint(at, includeChosen() !== shiftKey),
+    onHover: (at, shiftKey) => hoverAt(at, shiftKey),
+    onLeave: () => {
+      hover.cancel();
+      previewHide();
+    },
+    onView: (view) => {
+      if (cut?.session) pointsRender();
+      if (view.zoom !== drawnZoom && overlayMask && !redraw) {
+        // The outline keeps its width on screen: drawn again, thinner in the canvas, once per frame at most.
+        redraw = requestAnimationFrame(() => {
+          redraw = 0;
+          overlayDraw();
+        });
+      }
+    },
+  });
+
+  const hover = new HoverPreview({
+    fetch: ({ points, current }) => {
+      const fields = pointsRequest(points);
+      return current.ready.then((inputPath) =>
+        api.aicutPreview({ inputPath, foreground: fields.foreground_points, background: fields.background_points }),
+      );
+    },
+    onResult: ({ current }, result) => previewShow(current, result),
+    onError: () => {
+      previewPausedUntil = Date.now() + PREVIEW_PAUSE_MS;
+      previewHide();
+    },
+  });
 
   function reset() {
     if (cut?.url && !cut.reuse) URL.revokeObjectURL(cut.url);
     cut = null;
     overlayFor = null;
+    overlayMask = null;
     $("aicut-image").removeAttribute("src");
     $("aicut-points").replaceChildren();
     overlayClear();
+    previewHide();
+    zoom.fit();
     render();
   }
 
@@ -50,7 +108,10 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
     const source = state.get("source");
     if (cut || !source?.path) return;
     cuts += 1;
-    const current = { folder: `${folder}/cut-${cuts}`, source, url: null, reuse: false, width: 0, height: 0, session: null, ready: null };
+    const current = {
+      folder: `${folder}/cut-${cuts}`, source, url: null, reuse: false, width: 0, height: 0, session: null, ready: null,
+      prepare: "pending", previewAvailable: false, reprepared: false,
+    };
     cut = current;
     $("aicut-preparing").hidden = false;
     current.ready = (async () => {
@@ -71,7 +132,10 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
     })();
     current.ready.then(
       () => {
-        if (cut === current) $("aicut-preparing").hidden = true;
+        if (cut !== current) return;
+        $("aicut-preparing").hidden = true;
+        render();
+        prepare(current);
       },
       (error) => {
         if (cut !== current) return;
@@ -97,6 +161,23 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
     render();
   }
 
+  /**
+   * The server's per-image work, started as soon as the image is there. It is only a head start: if it
+   * fails (a busy server, a token without the path), the first click does the work, so nothing is shown.
+   */
+  async function prepare(current) {
+    current.prepare = "pending";
+    render();
+    try {
+      const { previewAvailable } = await api.aicutPrepare({ inputPath: await current.ready });
+      current.previewAvailable = previewAvailable;
+      current.prepare = "ready";
+    } catch {
+      current.prepare = "failed";
+    }
+    if (cut === current) render();
+  }
+
   function render() {
     const session = cut?.session;
     $("aicut-undo").disabled = !session?.canUndo;
@@ -104,21 +185,29 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
     $("aicut-clear").disabled = !session?.points.length;
     const status = $("aicut-status");
     root.classList.toggle("is-refining", Boolean(session?.busy));
+    stage.dataset.prepared = cut?.prepare ?? "";
+    const preparing = Boolean(cut && cut.prepare === "pending");
+    status.classList.toggle("is-preparing", preparing);
     if (!session) {
       status.textContent = "Upload an image to start";
     } else {
       const count = session.points.length;
       const counted = `${count} ${count === 1 ? "point" : "points"}`;
+      const verb = touchOnly ? "tap" : "click";
       if (session.busy) status.textContent = `${counted} · refining…`;
       else if (session.error) status.textContent = `${counted} · failed`;
-      else if (!session.points.some((p) => p.positive)) status.textContent = count ? `${counted} · add a point to keep` : "Add a point on the object";
-      else if (session.shown?.empty) status.textContent = `${counted} · Nothing selected: click on the object`;
+      else if (!count && preparing) status.textContent = "Preparing the image for AI Cut…";
+      else if (!count) status.textContent = `Ready: ${verb} on the object to include it`;
+      else if (!session.points.some((p) => p.positive)) status.textContent = `${counted} · add a point to include`;
+      else if (session.shown?.empty) status.textContent = `${counted} · Nothing selected: ${verb} on the object`;
       else status.textContent = `${counted} · selection ready`;
       pointsRender();
       overlayUpdate();
     }
     state.set({ cutReady: Boolean(session?.shown) && !session.shown.empty });
   }
+
+  // ---- Points, selection and preview ------------------------------------------------------------
 
   function pointsRender() {
     const session = cut.session;
@@ -131,19 +220,30 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
         dot.dataset.x = String(point.x);
         dot.dataset.y = String(point.y);
         dot.dataset.positive = String(point.positive);
-        dot.title = `${point.positive ? "Keep" : "Remove"} point ${index + 1} at ${point.x}, ${point.y}`;
-        const at = imageToPercent(point, { imageWidth: cut.width || 1, imageHeight: cut.height || 1 });
-        dot.style.left = `${at.left}%`;
-        dot.style.top = `${at.top}%`;
+        dot.title = `${point.positive ? "Include" : "Exclude"} point ${index + 1} at ${point.x}, ${point.y}`;
+        const at = zoom.toStage(point);
+        dot.style.left = `${at.x}px`;
+        dot.style.top = `${at.y}px`;
+        dot.hidden = !at.inside; // zoomed away from it
         return dot;
       }),
     );
+  }
+
+  function addPoint(at, positive) {
+    const point = zoom.toImage(at);
+    if (!point) return;
+    errorHide();
+    hover.cancel();
+    previewHide();
+    cut.session.add({ ...point, positive });
   }
 
   function overlayClear() {
     const canvas = $("aicut-overlay");
     canvas.getContext("2d").clearRect(0, 0, canvas.width, canvas.height);
     canvas.classList.remove("is-shown");
+    stage.dataset.selection = "none";
   }
 
   async function overlayUpdate() {
@@ -151,6 +251,7 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
     if (path === overlayFor) return;
     overlayFor = path;
     if (!path) {
+      overlayMask = null;
       overlayClear();
       return;
     }
@@ -159,8 +260,9 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
       if (overlayFor !== path) return;
       const bitmap = await createImageBitmap(blob);
       if (overlayFor !== path) return;
-      overlayDraw(bitmap);
+      overlayMask = maskPixels(bitmap, OVERLAY_MAX_SIDE);
       bitmap.close();
+      overlayDraw();
     } catch (error) {
       if (overlayFor === path) {
         overlayFor = null;
@@ -169,54 +271,107 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
     }
   }
 
-  /** Dim what is not selected and tint what is, from a white-is-selected mask. */
-  function overlayDraw(mask) {
-    const canvas = $("aicut-overlay");
-    // The overlay needs no more pixels than a large screen shows.
-    const scale = Math.min(1, 1600 / Math.max(mask.width, mask.height));
-    canvas.width = Math.max(1, Math.round(mask.width * scale));
-    canvas.height = Math.max(1, Math.round(mask.height * scale));
+  /** The mask's RGBA pixels at most `side` pixels long. */
+  function maskPixels(bitmap, side) {
+    const scale = Math.min(1, side / Math.max(bitmap.width, bitmap.height));
+    const canvas = document.createElement("canvas");
+    canvas.width = Math.max(1, Math.round(bitmap.width * scale));
+    canvas.height = Math.max(1, Math.round(bitmap.height * scale));
     const context = canvas.getContext("2d", { willReadFrequently: true });
-    context.drawImage(mask, 0, 0, canvas.width, canvas.height);
-    const image = context.getImageData(0, 0, canvas.width, canvas.height);
-    const data = image.data;
-    for (let i = 0; i < data.length; i += 4) {
-      const selected = data[i] / 255;
-      // Selected: a light blue wash. Unselected: a dark veil.
-      data[i] = 20 + 30 * selected;
-      data[i + 1] = 24 + 110 * selected;
-      data[i + 2] = 38 + 217 * selected;
-      data[i + 3] = Math.round(150 * (1 - selected) + 60 * selected);
-    }
-    context.putImageData(image, 0, 0);
+    context.drawImage(bitmap, 0, 0, canvas.width, canvas.height);
+    return context.getImageData(0, 0, canvas.width, canvas.height);
+  }
+
+  /** An outline width of about OUTLINE_CSS_PX on screen at the current zoom, in the pixels of a canvas `width` wide. */
+  function thicknessFor(width) {
+    return Math.max(1, Math.round((OUTLINE_CSS_PX * width) / zoom.imageScreenWidth()));
+  }
+
+  function maskStyle() {
+    return root.querySelector('input[name="mask-style"]:checked')?.value ?? "tint";
+  }
+
+  /** The shown selection over the photo, in the chosen style (see mask-display.js). */
+  function overlayDraw() {
+    if (!overlayMask) return;
+    const canvas = $("aicut-overlay");
+    const { width, height, data } = overlayMask;
+    canvas.width = width;
+    canvas.height = height;
+    const context = canvas.getContext("2d");
+    const out = context.createImageData(width, height);
+    drawnZoom = zoom.view.zoom;
+    maskPaint({ rgba: data, width, height, style: maskStyle(), thickness: thicknessFor(width), out: out.data });
+    context.putImageData(out, 0, 0);
     canvas.classList.add("is-shown");
+    stage.dataset.selection = maskStyle();
   }
 
-  function pointFromEvent(event, positive) {
-    if (!cut?.session || !cut.width) return;
-    const rect = $("aicut-image").getBoundingClientRect();
-    const x = event.clientX - rect.left;
-    const y = event.clientY - rect.top;
-    if (x < 0 || y < 0 || x > rect.width || y > rect.height) return;
-    const point = displayToImage(
-      { x, y },
-      { displayWidth: rect.width, displayHeight: rect.height, imageWidth: cut.width, imageHeight: cut.height },
+  function previewsOn() {
+    return Boolean(
+      !touchOnly && cut?.session && cut.prepare === "ready" && cut.previewAvailable && !cut.session.busy
+        && state.get("mode") === "aicut" && Date.now() >= previewPausedUntil,
     );
-    errorHide();
-    cut.session.add({ ...point, positive });
   }
 
-  const stage = $("aicut-stage");
-  stage.addEventListener("click", (event) => {
-    if (event.button !== 0) return;
-    // Shift flips the chosen kind; the Keep/Remove switch is for touch screens, which have no shift.
-    const keep = root.querySelector('input[name="point-kind"]:checked')?.value !== "remove";
-    pointFromEvent(event, keep !== event.shiftKey);
-  });
+  function hoverAt(at, shiftKey) {
+    if (!previewsOn()) return;
+    const point = zoom.toImage(at);
+    if (!point) {
+      hover.cancel();
+      previewHide();
+      return;
+    }
+    const positive = includeChosen() !== shiftKey;
+    const points = [...cut.session.points, { ...point, positive }];
+    hover.hover({ key: `${cut.folder} ${pointsKey(points)}`, points, current: cut });
+  }
+
+  async function previewShow(current, result) {
+    if (cut !== current) return;
+    if (result.status === "not_prepared" && !current.reprepared) {
+      current.reprepared = true; // evicted from the server's cache: prepare again, once
+      prepare(current);
+    }
+    if (result.status === "unavailable") current.previewAvailable = false;
+    if (result.status !== "ready") {
+      previewHide();
+      return;
+    }
+    const bitmap = await createImageBitmap(result.mask);
+    if (cut !== current || !previewsOn()) {
+      bitmap.close();
+      return;
+    }
+    const mask = maskPixels(bitmap, Infinity);
+    bitmap.close();
+    const canvas = $("aicut-hover");
+    canvas.width = mask.width;
+    canvas.height = mask.height;
+    const context = canvas.getContext("2d");
+    const out = context.createImageData(mask.width, mask.height);
+    previewPaint({ rgba: mask.data, width: mask.width, height: mask.height, thickness: thicknessFor(mask.width), out: out.data });
+    context.putImageData(out, 0, 0);
+    canvas.hidden = false;
+    stage.dataset.preview = result.empty ? "empty" : "shown";
+  }
+
+  function previewHide() {
+    $("aicut-hover").hidden = true;
+    stage.dataset.preview = "none";
+  }
+
+  function includeChosen() {
+    return root.querySelector('input[name="point-kind"]:checked')?.value !== "exclude";
+  }
+
+  // ---- Input (taps, drags, pinches and the wheel: zoom-stage.js) ----------------------------------
+
   stage.addEventListener("contextmenu", (event) => {
     event.preventDefault();
-    pointFromEvent(event, false);
+    if (cut?.session) addPoint(zoom.stagePoint(event), false);
   });
+  for (const input of root.querySelectorAll('input[name="mask-style"]')) input.addEventListener("change", overlayDraw);
   $("aicut-undo").addEventListener("click", () => cut?.session.undo());
   $("aicut-redo").addEventListener("click", () => cut?.session.redo());
   $("aicut-clear").addEventListener("click", () => cut?.session.clear());
@@ -250,6 +405,12 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
       session.redo();
     } else if (event.key === "Escape") {
       session.clear();
+    } else if (!mod && (event.key === "+" || event.key === "=")) {
+      zoom.zoomIn();
+    } else if (!mod && event.key === "-") {
+      zoom.zoomOut();
+    } else if (!mod && event.key === "0") {
+      zoom.fit();
     }
   });
 
@@ -261,6 +422,10 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
     if (source?.path && state.get("mode") === "aicut" && cutFor !== source) {
       cutFor = source;
       start();
+    }
+    if (state.get("mode") !== "aicut") {
+      hover.cancel();
+      previewHide();
     }
   });
 

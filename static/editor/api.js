@@ -185,10 +185,12 @@ export function apiCreate({
 
   /**
    * Run `send(token)` -> { status, headers:get(), error:async() , ...} under the retry rules:
-   * one re-mint on 401, up to MAX_ATTEMPTS waits on 429/503.
+   * one re-mint on 401, up to MAX_ATTEMPTS waits on 429/503 (none when `waits` is false: a call whose
+   * answer is only useful now, like a hover preview, gives up instead).
    */
-  async function withRetries(send) {
+  async function withRetries(send, { waits = true } = {}) {
     let reminted = false;
+    const attempts = waits ? MAX_ATTEMPTS : 1;
     for (let attempt = 1; ; attempt += 1) {
       const value = await tokenGet();
       const outcome = await send(value);
@@ -199,7 +201,7 @@ export function apiCreate({
         continue;
       }
       const error = await outcome.error();
-      if ((outcome.status === 429 || outcome.status === 503) && attempt < MAX_ATTEMPTS) {
+      if ((outcome.status === 429 || outcome.status === 503) && attempt < attempts) {
         const seconds = retryAfterSeconds(error.retryAfter);
         onWait(seconds, error);
         await wait(seconds * 1000);
@@ -209,7 +211,7 @@ export function apiCreate({
     }
   }
 
-  async function call(method, path, { json } = {}) {
+  async function call(method, path, { json, waits = true } = {}) {
     const outcome = await withRetries(async (value) => {
       const headers = { Authorization: `AccessToken ${value}`, Accept: "application/json" };
       const init = { method, headers, credentials: "omit" };
@@ -224,7 +226,7 @@ export function apiCreate({
         throw networkError();
       }
       return { ok: response.ok, status: response.status, response, error: () => errorFromResponse(response) };
-    });
+    }, { waits });
     return outcome.response;
   }
 
@@ -330,6 +332,29 @@ export function apiCreate({
       const response = await call("POST", "/v3/tools/ai/ai-cut/segment/", { json });
       const body = await response.json();
       return { outputPath: body.output_file_path, empty: Boolean(body.empty) };
+    },
+
+    /**
+     * AI Cut's per-image work, done now so that the first click is fast (not charged; idempotent).
+     * Returns `{ previewAvailable }`: whether the server gives hover previews.
+     */
+    async aicutPrepare({ inputPath }) {
+      const response = await call("POST", "/v3/tools/ai/ai-cut/prepare/", { json: { input_file_path: inputPath } });
+      return { previewAvailable: Boolean((await response.json()).preview) };
+    },
+
+    /**
+     * What the points would select (the hovered one included), as a small mask: `{ status, mask, empty }`
+     * with `status` "ready" (`mask` a PNG Blob, white = selected), "not_prepared" or "unavailable". Never
+     * waits on 429/503: a preview is only worth having now.
+     */
+    async aicutPreview({ inputPath, foreground, background }) {
+      const json = { input_file_path: inputPath, foreground_points: foreground, background_points: background };
+      const response = await call("POST", "/v3/tools/ai/ai-cut/preview/", { json, waits: false });
+      const body = await response.json();
+      if (body.status !== "ready" || typeof body.mask_png !== "string") return { status: body.status, mask: null, empty: true };
+      const bytes = Uint8Array.from(atob(body.mask_png), (c) => c.charCodeAt(0));
+      return { status: "ready", mask: new Blob([bytes], { type: "image/png" }), empty: Boolean(body.empty) };
     },
 
     /** A stored file's bytes, fetched with the Authorization header (never a bare URL). */

@@ -421,8 +421,8 @@ def test_the_editor_is_usable_at_phone_width_and_names_every_control(signed_in, 
     assert page.get_by_test_id("variant-list").locator("li").count() == 4
     page.get_by_test_id("aicut-mode").click()
     page.locator("#aicut-preparing[hidden]").wait_for(state="attached")
-    # Phones have no shift key: the Keep/Remove switch picks what a tap adds.
-    page.get_by_role("radio", name="Remove").check()
+    # Phones have no shift key: the Include/Exclude switch picks what a tap adds.
+    page.get_by_role("radio", name="Exclude").check()
     page.get_by_test_id("aicut-image").click()
     assert page.get_by_test_id("aicut-point").first.get_attribute("data-positive") == "false"
     shot(page, "phone-aicut", full_page=True)

@@ -76,3 +76,17 @@ def test_info_and_ai_cut_agree_on_the_upright_size_of_a_rotated_photo(acme, fake
     assert outside.status_code == 400 and "32×64" in outside.json()["detail"]
 
 
+
+
+def test_work_that_may_not_queue_is_refused_at_once_while_the_slots_are_taken():
+    gate = inference.InferenceGate(concurrency=1, queue=4)
+    with gate.slot(deadline=time.monotonic() + 5):
+        started = time.monotonic()
+        with pytest.raises(ApiError) as caught:
+            with gate.slot(deadline=time.monotonic() + 5, queue=False):
+                pass
+        assert time.monotonic() - started < 0.5, "no wait for the slot"
+        assert caught.value.status == 503 and caught.value.headers["Retry-After"]
+        assert gate.depth == 1, "its place in the queue is given back"
+    with gate.slot(deadline=time.monotonic() + 5, queue=False):  # a free slot is taken at once
+        pass

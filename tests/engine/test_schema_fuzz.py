@@ -49,7 +49,8 @@ def test_no_generated_request_gets_a_server_error_or_a_non_json_error(case, guni
 def test_the_schema_describes_every_v3_endpoint(client):
     paths = client.get("/api/schema/", HTTP_ACCEPT="application/json").json()["paths"]
     for endpoint in ("/v3/auth/access-token/", "/v3/file-ops/upload/", "/v3/tools/ai/remove-bg/process/",
-                     "/v3/tools/ai/ai-cut/segment/", "/v3/files/{path}", "/v3/file-ops/get-public-url/"):
+                     "/v3/tools/ai/ai-cut/segment/", "/v3/tools/ai/ai-cut/prepare/", "/v3/tools/ai/ai-cut/preview/",
+                     "/v3/files/{path}", "/v3/file-ops/get-public-url/"):
         assert endpoint in paths
 
 

@@ -31,6 +31,8 @@ JSON_CALLS = [
     ("/v3/file-ops/get-public-url/", {"file_path": "p/p.jpg"}),
     (REMOVE_BG, {"input_file_path": "p/p.jpg", "output_variants": [{"output_file_path": "o/a.png"}]}),
     ("/v3/tools/ai/ai-cut/segment/", {"input_file_path": "p/p.jpg", "output_file_path": "p/s.jpg"}),
+    ("/v3/tools/ai/ai-cut/prepare/", {"input_file_path": "p/p.jpg"}),
+    ("/v3/tools/ai/ai-cut/preview/", {"input_file_path": "p/p.jpg", "foreground_points": [{"x": 1, "y": 1}]}),
 ]
 
 

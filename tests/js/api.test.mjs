@@ -110,3 +110,34 @@ test("it renews a short-lived token a quarter of its life early", () => {
   assert.equal(expiryMillis("2026-11-24T05:00:00Z"), Date.parse("2026-11-24T05:00:00Z"));
   assert.equal(expiryMillis(1_800_000_000), 1_800_000_000_000);
 });
+
+test("it prepares an AI Cut image and reports whether previews are offered", async () => {
+  const server = fakeServer({ handler: () => json(200, { prepared: true, preview: false }) });
+  assert.deepEqual(await server.api.aicutPrepare({ inputPath: "i.jpg" }), { previewAvailable: false });
+  const call = server.log.at(-1);
+  assert.equal(call.url, "/v3/tools/ai/ai-cut/prepare/");
+  assert.deepEqual(JSON.parse(call.init.body), { input_file_path: "i.jpg" });
+});
+
+test("it turns a ready preview into a PNG blob and passes the other statuses on without a mask", async () => {
+  const png = Buffer.from([0x89, 0x50, 0x4e, 0x47]);
+  let answer = { status: "ready", mask_png: png.toString("base64"), width: 2, height: 1, empty: false };
+  const server = fakeServer({ handler: () => json(200, answer) });
+  const ready = await server.api.aicutPreview({ inputPath: "i.jpg", foreground: [{ x: 1, y: 2 }], background: [] });
+  assert.equal(ready.status, "ready");
+  assert.equal(ready.mask.type, "image/png");
+  assert.deepEqual([...new Uint8Array(await ready.mask.arrayBuffer())], [...png]);
+  assert.deepEqual(JSON.parse(server.log.at(-1).init.body), {
+    input_file_path: "i.jpg", foreground_points: [{ x: 1, y: 2 }], background_points: [],
+  });
+  answer = { status: "not_prepared", mask_png: null, message: "No preview yet." };
+  assert.deepEqual(await server.api.aicutPreview({ inputPath: "i.jpg", foreground: [], background: [] }),
+    { status: "not_prepared", mask: null, empty: true });
+});
+
+test("a preview never waits on a busy server: it fails at once", async () => {
+  const server = fakeServer({ handler: () => json(429, { detail: "Slow down." }, { "Retry-After": "5" }) });
+  await assert.rejects(server.api.aicutPreview({ inputPath: "i.jpg", foreground: [], background: [] }), { status: 429 });
+  assert.deepEqual(server.waits, []);
+  assert.equal(server.log.filter((entry) => entry.url.endsWith("/preview/")).length, 1);
+});

@@ -52,7 +52,8 @@ def test_it_mints_a_scoped_short_lived_token_for_a_signed_in_user(signed_in, ups
 def test_it_asks_for_exactly_the_paths_the_editor_calls():
     assert set(services.EDITOR_TOKEN_PATHS) == {
         "/v3/file-ops/upload/", "/v3/files/*", "/v3/file-ops/info/", "/v3/file-ops/get-public-url/",
-        "/v3/tools/ai/remove-bg/process/", "/v3/tools/ai/ai-cut/segment/",
+        "/v3/tools/ai/remove-bg/process/", "/v3/tools/ai/ai-cut/segment/", "/v3/tools/ai/ai-cut/prepare/",
+        "/v3/tools/ai/ai-cut/preview/",
     }
     assert "*" not in services.EDITOR_TOKEN_PATHS
 
