@@ -265,6 +265,9 @@ def logits_grabcut(
     return cv2.resize(selected, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
+GRABCUT_SEED = 0
+
+
 def grabcut_bounded(*, image: np.ndarray, mask: np.ndarray, iterations: int) -> None:
     """GrabCut on BGR `image`, updating `mask` in place, one iteration at a time with the deadline between.
 
@@ -274,6 +277,9 @@ def grabcut_bounded(*, image: np.ndarray, mask: np.ndarray, iterations: int) -> 
     single-iteration calls give what one call would.
     """
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    # The colour models start from k-means on OpenCV's random generator (one per thread): seeded, the same
+    # clicks give the same selection every time, on whichever worker or node they land.
+    cv2.setRNGSeed(GRABCUT_SEED)
     try:
         cv2.grabCut(image, mask, None, bgd, fgd, 0, cv2.GC_INIT_WITH_MASK)
         if not colour_models_decide(image=image, foreground_model=fgd, background_model=bgd):
