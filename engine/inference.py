@@ -57,11 +57,13 @@ def segmenter_choice() -> str:
 
 
 def aicut_shared_tier() -> SharedTier | None:
-    """Where AI Cut shares its per-image model outputs: Django's cache when other processes see it (Redis),
-    for as long as an image may live; None with a per-process cache (one process has no one to share with)."""
-    if settings.CACHES["default"]["BACKEND"] in PER_PROCESS:
+    """Where AI Cut shares its per-image model outputs: Django's cache (BGCUT_AICUT_CACHE_URL's, else
+    CACHE_URL's) when other processes see it, for as long as an image may live; None with a per-process
+    cache (one process has no one to share with, and nothing need be serialised)."""
+    alias = "aicut" if "aicut" in settings.CACHES else "default"
+    if settings.CACHES[alias]["BACKEND"] in PER_PROCESS:
         return None
-    return SharedTier(store=caches["default"], ttl_seconds=math.ceil(settings.BGCUT_FILE_TTL_HOURS * 3600))
+    return SharedTier(store=caches[alias], ttl_seconds=math.ceil(settings.BGCUT_FILE_TTL_HOURS * 3600))
 
 
 @lru_cache(maxsize=1)

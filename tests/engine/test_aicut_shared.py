@@ -3,6 +3,7 @@ and a shared cache that fails costs a click its speed, never its answer."""
 from __future__ import annotations
 
 import pytest
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 
 from engine import inference
@@ -14,10 +15,11 @@ from vision.aicut_shared import SharedTier, SharedTierCache
 pytestmark = pytest.mark.django_db
 
 REDIS = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:6379/14"}}
+LOCMEM = {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
 
 
 def test_a_per_process_cache_shares_nothing_and_keeps_the_plain_cache(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    settings.CACHES = {"default": LOCMEM}
     assert inference.aicut_shared_tier() is None
     settings.BGCUT_AICUT_SEGMENTER = "prior"
     inference.aicut.cache_clear()
@@ -42,6 +44,14 @@ def test_a_shared_cache_holds_the_model_outputs_for_as_long_as_a_file_lives(sett
     cache = inference.aicut().cache
     assert isinstance(cache, SharedTierCache) and isinstance(cache.shared, RedisCache)
     assert cache.ttl_seconds == 7200
+
+
+def test_the_model_outputs_may_have_a_cache_of_their_own(settings, redis_configured):
+    settings.CACHES = {"default": LOCMEM, "aicut": REDIS["default"]}
+    tier = inference.aicut_shared_tier()
+    assert tier is not None and tier.store is caches["aicut"]
+    settings.CACHES = {**REDIS, "aicut": LOCMEM}
+    assert inference.aicut_shared_tier() is None  # its own cache is per process: nothing to share through
 
 
 @pytest.mark.model
