@@ -246,11 +246,13 @@ def main() -> None:
     load_after = os.getloadavg()
     print(table(("two nodes over HTTP", "result"), cluster))
     conditions = (
-        f"{len(images)} GrabCut photos ({args.dataset.name}), {args.clicks} robot clicks each over HTTP; mobilesam, "
+        f"The first {len(images)} photos of {args.dataset.name}, {args.clicks} robot clicks each over HTTP; mobilesam, "
         f"{args.threads} onnxruntime threads per node, two gunicorn nodes (1 worker, 4 threads) on one machine of "
         f"{os.cpu_count()} cores with PostgreSQL, Redis and SeaweedFS on loopback; 1-minute load average "
         f"{load_before[0]:.1f} before, {load_after[0]:.1f} after (other work shared the machine). "
-        "Encode/decode: best of 3, median over photos. `bench/aicut_cross_node.py`."
+        "Encode/decode: best of 3, median over photos. A refinement over HTTP here also encodes the mask's JPEG, "
+        "writes it to S3 and the job log to PostgreSQL, all on the same cores: compare the two refinement rows "
+        "with each other, not with the single-node latency section. `bench/aicut_cross_node.py`."
     )
     body = "\n\n".join(part for part in (
         "## AI Cut across nodes (issue 9): shared embedding, low-res mask and prior",
