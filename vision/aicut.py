@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vision.aicut_shared import SharedTier, aicut_cache_build
 from vision.aicut_colour import colour_models_decide
 from vision.aicut_geodesic import geodesic_distance, grid_graph
+from vision.aicut_shared import SharedTier, aicut_cache_build
 from vision.aicut_types import Point
 from vision.deadline import deadline_check
 
