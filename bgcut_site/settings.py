@@ -112,6 +112,12 @@ BGCUT_NODES = env.int("BGCUT_NODES", default=1)
 _problem = shared_state_problem(cache_backend=CACHES["default"]["BACKEND"], workers=1, nodes=BGCUT_NODES)
 if _problem:
     raise ImproperlyConfigured(_problem)
+# AI Cut shares its per-image model outputs (about 2 MB a photo) through the cache when it is shared. They
+# may have a cache of their own (a Redis evicting any key, allkeys-lru) so they never push out rate limits
+# and tickets; empty: CACHE_URL's.
+BGCUT_AICUT_CACHE_URL = env.str("BGCUT_AICUT_CACHE_URL", default="")
+if BGCUT_AICUT_CACHE_URL:
+    CACHES["aicut"] = env.cache_url_config(BGCUT_AICUT_CACHE_URL)
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},

@@ -8,9 +8,12 @@ from contextlib import contextmanager
 from functools import lru_cache
 
 from django.conf import settings
+from django.core.cache import caches
 
 from engine.errors import ApiError
+from lib.shared_state import PER_PROCESS
 from vision.aicut import AICut
+from vision.aicut_shared import SharedTier
 from vision.deadline import DeadlineExceeded, deadline_scope
 from vision.memory import memory_trim
 from vision.models import ModelMissing, ModelStore, registry_build
@@ -53,18 +56,30 @@ def segmenter_choice() -> str:
     return "prior"
 
 
+def aicut_shared_tier() -> SharedTier | None:
+    """Where AI Cut shares its per-image model outputs: Django's cache (BGCUT_AICUT_CACHE_URL's, else
+    CACHE_URL's) when other processes see it, for as long as an image may live; None with a per-process
+    cache (one process has no one to share with, and nothing need be serialised)."""
+    alias = "aicut" if "aicut" in settings.CACHES else "default"
+    if settings.CACHES[alias]["BACKEND"] in PER_PROCESS:
+        return None
+    return SharedTier(store=caches[alias], ttl_seconds=math.ceil(settings.BGCUT_FILE_TTL_HOURS * 3600))
+
+
 @lru_cache(maxsize=1)
 def aicut() -> Segmenter:
     """The process's AI Cut segmenter (SAM when configured, else the salient-prior pipeline), built once."""
     choice = segmenter_choice()
     cache_bytes = settings.BGCUT_AICUT_CACHE_MB * 2**20
+    shared = aicut_shared_tier()
     if choice == "prior":
         return PriorSegmenter(aicut=AICut(
             store=model_store(), prior_model=settings.BGCUT_AICUT_PRIOR_MODEL or None, cache_bytes=cache_bytes,
+            shared=shared,
         ))
     model = SamModel(files=SAM_MODELS[choice], models_dir=settings.BGCUT_MODELS_DIR,
                      threads=settings.BGCUT_ONNX_THREADS)
-    return SamSegmenter(model=model, cache_bytes=cache_bytes)
+    return SamSegmenter(model=model, cache_bytes=cache_bytes, shared=shared)
 
 
 def models_required() -> set[str]:

@@ -25,9 +25,9 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from vision.aicut_cache import ByteLRU
 from vision.aicut_colour import colour_models_decide
 from vision.aicut_geodesic import geodesic_distance, grid_graph
+from vision.aicut_shared import SharedTier, aicut_cache_build
 from vision.aicut_types import Point
 from vision.deadline import deadline_check
 
@@ -70,6 +70,9 @@ class _ImageContext:
 class AICut:
     """Click-based segmentation with a bounded per-image cache; one instance per process, thread-safe."""
 
+    # The model passes (the prior, focus views): with them a click on another node runs no model.
+    SHARED_KINDS = ("prior", "focus")
+
     def __init__(
         self,
         *,
@@ -78,12 +81,13 @@ class AICut:
         cache_bytes: int = 256 * 2**20,
         focus_model: str | None = None,
         tuning: AICutTuning = AICutTuning(),
+        shared: SharedTier | None = None,
     ):
         self.store = store
         self.prior_model = prior_model
         self.focus_model = focus_model or prior_model
         self.tuning = tuning
-        self.cache = ByteLRU(max_bytes=cache_bytes)
+        self.cache = aicut_cache_build(max_bytes=cache_bytes, shared=shared, shared_kinds=self.SHARED_KINDS)
 
     def segment(self, *, image: np.ndarray, image_key: str, points: Sequence[Point]) -> np.ndarray:
         """The selection for all `points` so far on RGB uint8 `image`: uint8 HxW, 255 = selected."""
@@ -122,15 +126,18 @@ class AICut:
 
     def _context(self, image: np.ndarray, image_key: str) -> _ImageContext:
         return self.cache.get_or_compute(
-            ("context", image_key, self.prior_model), lambda: self._context_build(image)
+            ("context", image_key, self.prior_model), lambda: self._context_build(image, image_key)
         )
 
-    def _context_build(self, image: np.ndarray) -> _ImageContext:
+    def _context_build(self, image: np.ndarray, image_key: str) -> _ImageContext:
         height, width = image.shape[:2]
         if self.prior_model is None:
             prior = np.full((height, width), 0.5, np.float32)  # no prior: the clicks alone decide
         else:
-            prior = prior_fit(self.store.predict(self.prior_model, image), width=width, height=height)
+            prior = self.cache.get_or_compute(
+                ("prior", self.prior_model, image_key),
+                lambda: prior_fit(self.store.predict(self.prior_model, image), width=width, height=height),
+            )
         scale = min(1.0, self.tuning.geo_side / max(height, width))
         small = cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
         lab = cv2.cvtColor(small, cv2.COLOR_RGB2LAB).astype(np.float32)
@@ -258,6 +265,9 @@ def logits_grabcut(
     return cv2.resize(selected, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
+GRABCUT_SEED = 0
+
+
 def grabcut_bounded(*, image: np.ndarray, mask: np.ndarray, iterations: int) -> None:
     """GrabCut on BGR `image`, updating `mask` in place, one iteration at a time with the deadline between.
 
@@ -267,6 +277,9 @@ def grabcut_bounded(*, image: np.ndarray, mask: np.ndarray, iterations: int) -> 
     single-iteration calls give what one call would.
     """
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+    # The colour models start from k-means on OpenCV's random generator (one per thread): seeded, the same
+    # clicks give the same selection every time, on whichever worker or node they land.
+    cv2.setRNGSeed(GRABCUT_SEED)
     try:
         cv2.grabCut(image, mask, None, bgd, fgd, 0, cv2.GC_INIT_WITH_MASK)
         if not colour_models_decide(image=image, foreground_model=fgd, background_model=bgd):

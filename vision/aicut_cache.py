@@ -54,11 +54,14 @@ class ByteLRU:
         """The value for `key` or None; counted as a hit or a miss (the hit rate is a metric)."""
         with self._lock:
             value = self._lookup(key)
+        if value is None:
+            value = self._fetch_behind(key)  # outside the lock: a tier behind may be across the network
+        with self._lock:
             if value is None:
                 self.misses += 1
             else:
                 self.hits += 1
-            return value
+        return value
 
     def _lookup(self, key: Hashable) -> Any | None:
         item = self._items.get(key)
@@ -68,6 +71,17 @@ class ByteLRU:
         return item[0]
 
     def put(self, key: Hashable, value: Any) -> None:
+        self._keep(key, self._store_behind(key, value))
+
+    def _fetch_behind(self, key: Hashable) -> Any | None:
+        """The value from a tier behind this one (vision/aicut_shared.py), kept here too; None: there is none."""
+        return None
+
+    def _store_behind(self, key: Hashable, value: Any) -> Any:
+        """Hand `value` to a tier behind this one; returns the form to keep here (what that tier gives back)."""
+        return value
+
+    def _keep(self, key: Hashable, value: Any) -> None:
         size = nbytes_estimate(value)
         with self._lock:
             old = self._items.pop(key, None)
@@ -92,8 +106,8 @@ class ByteLRU:
             with self._lock:  # another thread may have computed it meanwhile: not a second lookup to count
                 value = self._lookup(key)
             if value is None:
-                value = compute()
-                self.put(key, value)
+                value = self._store_behind(key, compute())
+                self._keep(key, value)
         with self._lock:
             self._pending.pop(key, None)
         return value

