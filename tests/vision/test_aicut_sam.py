@@ -7,9 +7,11 @@ import cv2
 import numpy as np
 import pytest
 
-from vision.aicut_robot import mask_iou
+from vision.aicut_robot import mask_iou, robot_run
 from vision.aicut_types import Point
-from vision.sam import FRAME, SAM_MODELS, SamModel, SamSegmenter, frame_shape, mask_choose, sam_prompt
+from vision.sam import (
+    FRAME, LOW_RES, SAM_MODELS, SamModel, SamSegmenter, SamTuning, frame_shape, guarded_choose, mask_choose, sam_prompt,
+)
 from vision.segmenter import Box, selection_from_alpha
 
 REPO = Path(__file__).resolve().parents[2]
@@ -181,3 +183,70 @@ def test_a_selection_of_a_few_pixels_counts_as_empty():
     alpha[:20, :20] = 255
     selection = selection_from_alpha(alpha=alpha, confidence=0.5)
     assert not selection.empty and selection.box == Box(0, 0, 20, 20)
+
+
+def gear(height: int = 768, width: int = 1024, radius: int = 48) -> tuple[np.ndarray, np.ndarray]:
+    """A small red gear with 4-px teeth on a noisy gradient: finer than the whole view's 256-px mask."""
+    rng = np.random.default_rng(3)
+    y, x = np.mgrid[0:height, 0:width].astype(np.float32)
+    image = np.stack([120 + 60 * x / width, 140 + 40 * y / height, np.full_like(x, 110)], axis=-1)
+    image += rng.normal(0, 5, image.shape)
+    truth = np.zeros((height, width), np.uint8)
+    centre = (width * 600 // 1024, height * 300 // 768)
+    cv2.circle(truth, centre, radius * 22 // 48, 255, -1)
+    for angle in np.linspace(0, 2 * np.pi, 12, endpoint=False):
+        tip = (int(centre[0] + radius * np.cos(angle)), int(centre[1] + radius * np.sin(angle)))
+        cv2.line(truth, centre, tip, 255, 4)
+    image[truth > 0] = (200, 40, 40)
+    return np.clip(image, 0, 255).astype(np.uint8), truth
+
+
+def robot_ious(segmenter: SamSegmenter, image: np.ndarray, truth: np.ndarray, key: str, clicks: int) -> list[float]:
+    def segment(points):
+        return selected(segmenter.segment(image=image, image_key=key, points=points))
+
+    return list(robot_run(truth=truth, segment=segment, max_clicks=clicks, stop_at=1.0).ious)
+
+
+def test_zooming_in_on_a_small_object_follows_detail_the_whole_view_cannot(model):
+    image, truth = gear()
+    whole = SamSegmenter(model=model, tuning=SamTuning(zoom_fraction=0))
+    zoomed = SamSegmenter(model=model)
+    encoder = model.encoder_passes
+    plain = robot_ious(whole, image, truth, "gear", 3)
+    ious = robot_ious(zoomed, image, truth, "gear", 4)
+    assert max(plain) < 0.9, "the whole view's 4-px cells blur the teeth"
+    assert ious[0] == pytest.approx(plain[0]) and ious[1] > 0.95, "the second click decodes in a crop"
+    # One encoder pass per segmenter for the image, one for the crop: the crop stays fixed across clicks.
+    assert zoomed.zoom_passes == 1 and model.encoder_passes - encoder == 3
+
+
+def test_zoom_stays_off_where_the_whole_view_is_fine_enough_or_the_object_large(model):
+    small_photo, small_truth = gear(height=480, width=640, radius=30)  # 2.5 px per cell: no gain to pay for
+    segmenter = SamSegmenter(model=model)
+    robot_ious(segmenter, small_photo, small_truth, "small gear", 3)
+    large_object, large_truth = gear(radius=300)
+    robot_ious(segmenter, large_object, large_truth, "large gear", 3)
+    assert segmenter.zoom_passes == 0
+
+
+def test_the_collapse_guard_keeps_the_candidate_that_corrects_the_selection_locally():
+    previous = np.zeros((LOW_RES, LOW_RES), bool)
+    previous[100:140, 100:140] = True
+    low_res = np.full((4, LOW_RES, LOW_RES), -5.0, np.float32)
+    low_res[0, :, :] = 5.0  # mask 0 leaks into the whole frame
+    low_res[1, 100:140, 100:141] = 5.0  # the previous selection, one column wider
+    low_res[2, 100:120, 100:120] = 5.0  # a part of it
+    low_res[3, 100:140, 100:141] = 5.0
+    low_res[3, 100:102, 100:102] = -5.0  # like mask 1, but leaves out where the include-click is
+    masks = np.repeat(np.repeat(low_res, 2, axis=1), 2, axis=2)  # the masks at twice the grid's size
+    include = [(200, 281, True)]  # on the column mask 1 adds
+    assert guarded_choose(masks=masks, low_res=low_res, clicks=include + [(201, 201, True)], previous=previous,
+                          change=0.5, close=0.85) == 1
+    assert guarded_choose(masks=masks, low_res=low_res, clicks=include + [(201, 201, False)], previous=previous,
+                          change=0.5, close=0.85) == 3, "an exclude-click rules out mask 1"
+    far = np.zeros_like(previous)
+    far[10:20, 10:20] = True  # a selection no candidate stays close to: mask 0's wholesale change stands
+    assert guarded_choose(masks=masks, low_res=low_res, clicks=include, previous=far, change=0.5, close=0.85) == 0
+    low_res[0] = low_res[1]  # mask 0 itself keeps the selection: no guard
+    assert guarded_choose(masks=masks, low_res=low_res, clicks=[], previous=previous, change=0.5, close=0.85) == 0
