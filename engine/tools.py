@@ -194,8 +194,7 @@ def _aicut_pixels(source: StoredFile) -> np.ndarray:
                                 content_key=source.sha256, max_pixels=settings.BGCUT_MAX_INPUT_PIXELS)
 
 
-def _prompts_check(*, points: tuple[Point, ...], box: Box | None, image: np.ndarray) -> None:
-    height, width = image.shape[:2]
+def _prompts_check(*, points: tuple[Point, ...], box: Box | None, width: int, height: int) -> None:
     try:
         prompt_check(points=points, box=box, width=width, height=height)
     except PromptError as error:
@@ -209,7 +208,7 @@ def aicut_segment(*, account: Account, request: AICutRequest) -> tuple[StoredFil
     source = _aicut_source(account=account, field=request.input_field, path=request.input_path)
     rgb = _aicut_pixels(source)
     height, width = rgb.shape[:2]
-    _prompts_check(points=request.points, box=request.box, image=rgb)
+    _prompts_check(points=request.points, box=request.box, width=rgb.shape[1], height=rgb.shape[0])
     box = request.box
     parameters = {"output_path": request.output_path, "output_type": request.output_type,
                   "foreground_points": [[p.x, p.y] for p in request.points if p.positive],
@@ -290,8 +289,11 @@ def aicut_preview(*, account: Account, request: AICutPreviewRequest) -> Preview:
     segmenter = inference.aicut()
     if not isinstance(segmenter, PreviewSegmenter):
         return Preview(status="unavailable")
+    # Checked against the stored (upright) size, so an unprepared image is answered without decoding it.
+    _prompts_check(points=request.points, box=request.box, width=source.width, height=source.height)
+    if not segmenter.prepared(image_key=source.sha256):
+        return Preview(status="not_prepared")
     rgb = _aicut_pixels(source)
-    _prompts_check(points=request.points, box=request.box, image=rgb)
     with inference.inference_gate().slot(deadline=inference.deadline_start(), queue=False):
         mask = segmenter.preview(image=rgb, image_key=source.sha256, points=request.points, box=request.box)
     if mask is None:

@@ -306,23 +306,26 @@ class SamSegmenter:
         return self.cache.get_or_compute(key if whole else key + ((view.x1, view.y1, view.x2, view.y2),), run)
 
     def logits(
-        self, *, image: np.ndarray, image_key: str, points: Sequence[Point], box: Box | None = None
+        self, *, image: np.ndarray, image_key: str, points: Sequence[Point], box: Box | None = None,
+        preview: bool = False,
     ) -> tuple[np.ndarray, float]:
-        """The model's mask logits at work size (float32, > 0 selected) and its IoU estimate."""
+        """The model's mask logits at work size (float32, > 0 selected) and its IoU estimate.
+
+        A `preview` (a hover hint) decodes on the whole view only, so it never runs the encoder on a zoom
+        crop, and leaves nothing behind for the next click."""
         height, width = shape = image.shape[:2]
         points = tuple(points_clip(points=points, width=width, height=height))
         work = shape if max(shape) <= self.tuning.work_side else frame_shape(shape=shape, side=self.tuning.work_side)
-        previous = None
-        if len(points) > 1:
-            # Both or neither: a mask read in the wrong view would be misplaced, while no mask is a valid start.
-            low_res = self.cache.get(("low-res", self.name, image_key, points[:-1], box))
-            view_box = self.cache.get(("low-res-view", self.name, image_key, points[:-1], box))
-            if low_res is not None and view_box is not None:
-                previous = (low_res, Box(*view_box.tolist()))
+        previous = self._previous(image_key=image_key, points=points, box=box)
         first = previous is None and box is None and len(points) == 1 and points[0].positive
-        view = self._view_choose(shape=shape, work=work, points=points, box=box, previous=previous)
+        if preview:
+            view = whole_view(shape)
+        else:
+            view = self._view_choose(shape=shape, work=work, points=points, box=box, previous=previous)
         view_logits, score, low_res = self._decode(image, image_key, view=view, points=points, box=box,
                                                    previous=previous, work=work, first=first)
+        if preview:
+            return view_logits, float(np.clip(score, 0.0, 1.0))
         if view != whole_view(shape) and reaches_inner_edge(view_logits, view=view, shape=shape):
             # The selection grows out of the crop: a larger crop around it (or the whole image), once.
             grown = self._zoom_view(region=box_union(low_res_region(low_res, view=view), includes_box(points)),
@@ -337,6 +340,29 @@ class SamSegmenter:
         if view != whole_view(shape):
             view_logits = logits_paste(view_logits, region=work_region(view, shape=shape, work=work), work=work)
         return view_logits, float(np.clip(score, 0.0, 1.0))
+
+    def _previous(
+        self, *, image_key: str, points: tuple[Point, ...], box: Box | None
+    ) -> tuple[np.ndarray, Box] | None:
+        """The low-resolution mask and view of the request these points extend by one click, when cached.
+
+        The API carries include- and exclude-clicks in two lists, so its points come includes first: the
+        click made last is the last point (an exclude, or an include when there are no excludes) or the last
+        include. Both are tried, the last point first (in-process callers keep the clicks in order).
+        """
+        if len(points) < 2:
+            return None
+        last_include = max((i for i, p in enumerate(points) if p.positive), default=None)
+        for dropped in dict.fromkeys((len(points) - 1, last_include)):
+            if dropped is None:
+                continue
+            earlier = points[:dropped] + points[dropped + 1:]
+            # Both or neither: a mask read in the wrong view would be misplaced, while no mask is a valid start.
+            low_res = self.cache.get(("low-res", self.name, image_key, earlier, box))
+            view_box = self.cache.get(("low-res-view", self.name, image_key, earlier, box)) if low_res is not None else None
+            if low_res is not None and view_box is not None:
+                return low_res, Box(*view_box.tolist())
+        return None
 
     def _view_choose(
         self, *, shape: tuple[int, int], work: tuple[int, int], points: Sequence[Point], box: Box | None,
@@ -416,19 +442,23 @@ class SamSegmenter:
         alpha = alpha_from_logits(image=image, logits=logits, tuning=self.tuning)
         return selection_from_alpha(alpha=alpha, confidence=confidence)
 
+    def prepared(self, *, image_key: str) -> bool:
+        """Whether the image's embedding is cached (here or in the shared tier): a preview can answer."""
+        return self.cache.get(("embedding", self.name, image_key)) is not None
+
     def preview(
         self, *, image: np.ndarray, image_key: str, points: Sequence[Point], box: Box | None = None
     ) -> np.ndarray | None:
         """What `segment` would select at PREVIEW_SIDE at most, from one decoder pass; None when the
         embedding is not cached: a preview never runs the encoder."""
-        if self.cache.get(("embedding", self.name, image_key)) is None:
+        if not self.prepared(image_key=image_key):
             return None  # (that lookup also makes the embedding the most recent entry: not evicted before logits)
         height, width = image.shape[:2]
         scale = min(1.0, PREVIEW_SIDE / max(height, width))
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         if box is None and not any(p.positive for p in points):
             return np.zeros(size[::-1], np.uint8)  # as segment: exclude-clicks alone select nothing
-        logits, _ = self.logits(image=image, image_key=image_key, points=points, box=box)
+        logits, _ = self.logits(image=image, image_key=image_key, points=points, box=box, preview=True)
         small = cv2.resize(logits, size, interpolation=cv2.INTER_AREA)
         return np.where(small > 0, 255, 0).astype(np.uint8)
 

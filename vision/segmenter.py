@@ -65,6 +65,9 @@ class Segmenter(Protocol):
 class PreviewSegmenter(Segmenter, Protocol):
     """A segmenter whose per-click work is cheap once the image is prepared, so it can preview a click."""
 
+    def prepared(self, *, image_key: str) -> bool:
+        """Whether the per-image work for `image_key` is done (cached), so a preview can answer."""
+
     def preview(
         self, *, image: np.ndarray, image_key: str, points: Sequence[Point], box: Box | None = None
     ) -> np.ndarray | None:

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import inference
+from engine import inference, tools
 from engine.models import Job
 from tests.engine.test_aicut_sam import scene_jpeg, segment, sam  # noqa: F401 (sam is a fixture)
 from tests.engine.test_tools import balance, put
@@ -86,15 +86,18 @@ def test_a_missing_input_is_a_404_for_both(acme, sam):
     assert response.status_code == 404 and "p/none.jpg" in response.json()["detail"]
 
 
-def test_a_preview_of_an_image_not_prepared_says_so_and_runs_no_model(acme, sam):
+def test_a_preview_of_an_image_not_prepared_says_so_and_runs_no_model(acme, sam, monkeypatch):
     _, _, client = acme
     put(client, data=scene_jpeg())
     before = balance()
+    decoded = []
+    monkeypatch.setattr(tools, "aicut_image_load", lambda **kwargs: decoded.append(kwargs))
     response = preview(client, foreground_points=[{"x": 140, "y": 180}])
     assert response.status_code == 200, response.json()
     body = response.json()
     assert body["status"] == "not_prepared" and body["mask_png"] is None and "prepare" in body["message"]
     assert sam.model.encoder_passes == 0 and sam.model.decoder_passes == 0
+    assert decoded == [], "an unprepared image is answered without decoding it"
     assert balance() == before
 
 

@@ -107,6 +107,37 @@ def test_the_previous_low_res_mask_is_fed_back_only_when_the_points_extend_the_l
     assert fed == [False, True, False]
 
 
+def test_the_mask_is_fed_back_when_the_api_lists_includes_before_excludes(segmenter, monkeypatch):
+    # The API carries two lists, so include, exclude, include arrives as [include, include, exclude]: the
+    # request it extends is the previous one minus its last include, not minus its last point.
+    image, _, _ = scene()
+    fed: list[bool] = []
+    decode = segmenter.model.decode
+
+    def spy(**kwargs):
+        fed.append(kwargs["mask_input"] is not None)
+        return decode(**kwargs)
+
+    monkeypatch.setattr(segmenter.model, "decode", spy)
+    include, exclude, later = Point(230, 260, True), Point(425, 265, False), Point(200, 200, True)
+    for points in ([include], [include, exclude], [include, later, exclude]):
+        segmenter.segment(image=image, image_key="api-order", points=points)
+    assert fed == [False, True, True]
+
+
+def test_a_preview_decodes_on_the_whole_view_and_leaves_nothing_for_the_next_click(model):
+    image, truth = gear()  # a small object in a large photo: a click would zoom in on it
+    segmenter = SamSegmenter(model=model)
+    key, clicks = "preview", [Point(600, 300, True)]
+    segmenter.segment(image=image, image_key=key, points=clicks)
+    cached = len(segmenter.cache)
+    encoder = model.encoder_passes
+    mask = segmenter.preview(image=image, image_key=key, points=clicks + [Point(612, 300, True)])
+    assert mask is not None and max(mask.shape) == 512 and mask.any()
+    assert model.encoder_passes == encoder and segmenter.zoom_passes == 0, "no crop embedding for a hover"
+    assert len(segmenter.cache) == cached, "a hover keeps no low-res mask"
+
+
 def test_exclude_clicks_alone_are_reported_as_empty_without_running_the_decoder(segmenter):
     image, _, _ = scene()
     decoder = segmenter.model.decoder_passes
