@@ -9,7 +9,10 @@ import pytest
 
 from vision.aicut_robot import mask_iou
 from vision.aicut_types import Point
-from vision.sam import FRAME, SAM_MODELS, SamModel, SamSegmenter, frame_shape, mask_choose, sam_prompt
+from vision import sam as sam_module
+from vision.salient import alpha_guided_refine
+from vision.sam import (FRAME, SAM_MODELS, SamModel, SamSegmenter, SamTuning, alpha_from_logits, frame_shape,
+                       mask_choose, sam_prompt)
 from vision.segmenter import Box, selection_from_alpha
 
 REPO = Path(__file__).resolve().parents[2]
@@ -213,3 +216,33 @@ def test_the_decoder_without_its_post_processing_gives_the_exported_graphs_masks
         assert ours.shape == theirs.shape == size
         assert np.abs(ours - theirs).max() < 1e-3
         assert np.all(((ours > 0) == (theirs > 0)) | (np.abs(theirs) < 1e-3))  # the same selection
+
+
+def alpha_reference(*, image: np.ndarray, logits: np.ndarray, tuning: SamTuning) -> np.ndarray:
+    """alpha_from_logits written plainly: remove-bg's guided filter at full size, SAM's decision from cv2.resize."""
+    height, width = image.shape[:2]
+    probability = (1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))).astype(np.float32)
+    soft = alpha_guided_refine(image=image, prob=probability, radius=tuning.refine_radius, eps=tuning.refine_eps,
+                               side=tuning.refine_side)
+    coded = cv2.LUT(np.clip(soft * 255.0 + 0.5, 0, 255).astype(np.uint8), sam_module._ALPHA_SNAP_TABLE)
+    inside = cv2.resize(logits, (width, height), interpolation=cv2.INTER_LINEAR) > 0
+    return np.where(inside, np.maximum(coded, 128), np.minimum(coded, 127))
+
+
+@pytest.mark.parametrize("scale", [1, 3])
+def test_the_alpha_is_the_guided_filters_on_a_real_photo_at_its_own_size_and_upscaled(segmenter, scale):
+    """At most 1024 px the maps are not resampled at all (the same bytes); above, the strips sample like cv2.resize."""
+    photo = sample_photo()
+    image = cv2.resize(photo, (photo.shape[1] * scale, photo.shape[0] * scale), interpolation=cv2.INTER_CUBIC)
+    height, width = image.shape[:2]
+    points = [Point(width // 2, height // 2, True), Point(width // 10, height // 10, False)]
+    logits, _ = segmenter.logits(image=image, image_key=f"sample-{scale}", points=points)
+    alpha = alpha_from_logits(image=image, logits=logits, tuning=segmenter.tuning)
+    expected = alpha_reference(image=image, logits=logits, tuning=segmenter.tuning)
+    soft = np.count_nonzero((expected > 0) & (expected < 255))
+    assert soft > 0.01 * expected.size  # a soft edge to compare, not only 0 and 255
+    difference = np.abs(alpha.astype(int) - expected.astype(int))
+    if scale == 1:
+        assert np.array_equal(alpha, expected)
+    else:  # remap's 1/32-pixel sample positions against resize's exact ones, along SAM's boundary only
+        assert np.count_nonzero(difference > 1) < 1e-4 * alpha.size and difference.mean() < 0.01
