@@ -100,7 +100,13 @@ class SamModel:
         # Without the graph's mask post-processing (all K masks to 1024x1024, then to the image's size, on
         # every click): MaskLogits upsamples only the masks that are read, the same way.
         decoder = onnx_outputs_keep(decoder_path.read_bytes(), ["iou_predictions", "low_res_masks"])
-        self.decoder = ort.InferenceSession(decoder, sess_options=options, providers=providers)
+        # The decoder is ~1000 small nodes: onnxruntime's pool threads spin between them and for a while
+        # after the pass, ~20 ms of CPU a click taken from the request's own thread (the JPEG, the database)
+        # and from other requests. Woken instead, a pass took 111 ms of CPU instead of 168 and 149 ms of
+        # wall time instead of 253 on this 2-core machine under load (docs/BENCHMARKS.md).
+        decoder_options = session_options(threads=threads)
+        decoder_options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.decoder = ort.InferenceSession(decoder, sess_options=decoder_options, providers=providers)
         self.encoder_input = self.encoder.get_inputs()[0].name
         self.decoder_inputs = {spec.name for spec in self.decoder.get_inputs()}
         self.encoder_passes = 0

@@ -246,3 +246,10 @@ def test_the_alpha_is_the_guided_filters_on_a_real_photo_at_its_own_size_and_ups
         assert np.array_equal(alpha, expected)
     else:  # remap's 1/32-pixel sample positions against resize's exact ones, along SAM's boundary only
         assert np.count_nonzero(difference > 1) < 1e-4 * alpha.size and difference.mean() < 0.01
+
+
+def test_the_decoders_threads_sleep_between_nodes_instead_of_spinning(model):
+    """Spinning cost ~20 ms of CPU a click that the request's own thread and other requests needed."""
+    options = model.decoder.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.intra_op_num_threads == 2  # still both cores for the pass itself
