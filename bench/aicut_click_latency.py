@@ -23,6 +23,7 @@ import io
 import json
 import os
 import pstats
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -183,6 +184,7 @@ def server_run(args) -> None:
             jobs = db.execute("SELECT timings, duration_ms FROM engine_job WHERE tool = 'ai-cut' ORDER BY id").fetchall()
     finally:
         gunicorn_stop(process)
+        shutil.rmtree(var, ignore_errors=True)
     report_server(rows=rows, jobs=[(json.loads(t), d) for t, d in jobs], args=args)
 
 
@@ -219,6 +221,13 @@ def report_server(*, rows, jobs, args) -> None:
 
 def in_process_run(args) -> None:
     var = Path(tempfile.mkdtemp(prefix="bgcut-clicks-"))
+    try:
+        in_process_profile(args, var)
+    finally:
+        shutil.rmtree(var, ignore_errors=True)
+
+
+def in_process_profile(args, var: Path) -> None:
     (var / "storage" / "tmp").mkdir(parents=True)
     os.environ.update({
         "DJANGO_SETTINGS_MODULE": "bgcut_site.settings", "DJANGO_SECRET_KEY": "bench-only-" + "x" * 40,
