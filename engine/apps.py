@@ -7,4 +7,9 @@ class EngineConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self):
-        from engine import checks, metrics, schema_auth  # noqa: F401  (registers the model check, metrics, schema auth)
+        from django.core.signals import request_finished
+
+        from engine import checks, inference, metrics, schema_auth  # noqa: F401  (registers the model check, metrics, schema auth)
+
+        # After the response is sent (gunicorn closes the response once its bytes are written).
+        request_finished.connect(inference.memory_trim_if_due, dispatch_uid="engine.memory_trim_if_due")

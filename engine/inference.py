@@ -150,10 +150,30 @@ class InferenceGate:
                 raise deadline_error() from None
             finally:
                 self._running.release()
-                memory_trim()  # a big call's buffers are free now: return them before the next one
+                memory_trim_after_response()  # a big call's buffers: returned once the answer is out
                 self._mean_seconds = 0.8 * self._mean_seconds + 0.2 * (time.monotonic() - started)
         finally:
             self._admitted.release()
+
+
+_trim = threading.local()
+
+
+def memory_trim_after_response() -> None:
+    """Ask for memory_trim once this thread's response has been sent (request_finished, engine/apps.py).
+
+    Giving freed pages back costs 2-37 ms (madvise, and faults when they are used again), as much as the
+    rest of an AI Cut refinement click; nobody waits for it once the client has its answer. The buffers
+    the call still holds (its output, its selection) are free by then too.
+    """
+    _trim.due = True
+
+
+def memory_trim_if_due(**_signal) -> None:
+    """request_finished's receiver: trim the heap when a tool call in this thread asked for it."""
+    if getattr(_trim, "due", False):
+        _trim.due = False
+        memory_trim()
 
 
 def deadline_error() -> ApiError:

@@ -204,7 +204,9 @@ def _prompts_check(*, points: tuple[Point, ...], box: Box | None, width: int, he
 def aicut_segment(*, account: Account, request: AICutRequest) -> tuple[StoredFile, Selection]:
     """Decode (cached), check the prompts against the image, segment, publish; vision owns the pixels.
 
-    An empty selection is published (an all-black mask) but its charge is given back."""
+    An empty selection is published (an all-black mask) but its charge is given back. The job's timings:
+    load (lookup, decoded pixels, prompt check), admit (job row, charge, inference slot), segment, encode, store."""
+    timer = _Timer()
     source = _aicut_source(account=account, field=request.input_field, path=request.input_path)
     rgb = _aicut_pixels(source)
     height, width = rgb.shape[:2]
@@ -214,14 +216,16 @@ def aicut_segment(*, account: Account, request: AICutRequest) -> tuple[StoredFil
                   "foreground_points": [[p.x, p.y] for p in request.points if p.positive],
                   "background_points": [[p.x, p.y] for p in request.points if not p.positive],
                   "box": None if box is None else [box.x1, box.y1, box.x2, box.y2]}
+    timer.mark("load")
     with tool_call(account=account, tool="ai-cut", parameters=parameters, input_path=request.input_path,
                    cost=settings.BGCUT_CREDIT_COST_AI_CUT) as (job, deadline):
-        timer = _Timer()
+        timer.mark("admit")
         selection = inference.aicut().segment(image=rgb, image_key=source.sha256, points=request.points,
                                               box=request.box)
         timer.mark("segment")
         inference.deadline_check(deadline)
         data = selection_encode(image=rgb, selection=selection, output_type=request.output_type)
+        timer.mark("encode")
         stored = files.file_write_bytes(account=account, path=request.output_path, data=data,
                                         content_type="image/jpeg", width=width, height=height)
         timer.mark("store")

@@ -152,6 +152,47 @@ def map_contrast(*, prob: np.ndarray, gain: float) -> np.ndarray:
     return high.astype(np.float32, copy=False)
 
 
+@dataclass(frozen=True, eq=False)
+class GuideStats:
+    """What the guided filter needs of the image alone, at the size its coefficients are computed at."""
+
+    grey: np.ndarray  # uint8 at the image's size: the guide the coefficients are applied to
+    guide: np.ndarray  # float32 0..1 at the coefficients' size
+    mean: np.ndarray  # box mean of `guide`
+    var: np.ndarray  # box variance of `guide`
+    radius: int
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return self.guide.shape
+
+
+def guide_stats(*, image: np.ndarray, radius: int, side: int) -> GuideStats:
+    """The grey guide of an RGB image, its mean and variance over the filter's window, longest side at most `side`."""
+    height, width = image.shape[:2]
+    scale = min(1.0, side / max(height, width))
+    work_h, work_w = max(1, round(height * scale)), max(1, round(width * scale))
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
+    guide = cv2.resize(grey, (work_w, work_h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
+    mean = _box(guide, radius)
+    var = _box(guide * guide, radius) - mean * mean
+    return GuideStats(grey=grey, guide=guide, mean=mean, var=var, radius=radius)
+
+
+def guided_coefficients(*, stats: GuideStats, prob: np.ndarray, eps: float) -> tuple[np.ndarray, np.ndarray]:
+    """The guided filter's (a, b) for `prob` at the stats' size: the output is a * guide + b."""
+    source = map_resize(prob=prob, size=stats.size)
+    mean_p = _box(source, stats.radius)
+    cov_ip = _box(stats.guide * source, stats.radius) - stats.mean * mean_p
+    coef_a = cov_ip / (stats.var + np.float32(eps))
+    coef_b = mean_p - coef_a * stats.mean
+    return _box(coef_a, stats.radius), _box(coef_b, stats.radius)
+
+
+def _box(x: np.ndarray, radius: int) -> np.ndarray:
+    return cv2.boxFilter(x, -1, (2 * radius + 1, 2 * radius + 1), borderType=cv2.BORDER_REFLECT)
+
+
 def alpha_guided_refine(
     *, image: np.ndarray, prob: np.ndarray, radius: int, eps: float, side: int, contrast: float = 1.0
 ) -> np.ndarray:
@@ -161,23 +202,10 @@ def alpha_guided_refine(
     strip by strip at full size: a large image holds one full-size float32, its grey guide and a few strips.
     """
     height, width = image.shape[:2]
-    scale = min(1.0, side / max(height, width))
-    work_h, work_w = max(1, round(height * scale)), max(1, round(width * scale))
-    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY)
-    guide = cv2.resize(grey, (work_w, work_h), interpolation=cv2.INTER_AREA).astype(np.float32) / 255.0
-    source = map_resize(prob=prob, size=(work_h, work_w))
-    window = (2 * radius + 1, 2 * radius + 1)
-
-    def box(x):
-        return cv2.boxFilter(x, -1, window, borderType=cv2.BORDER_REFLECT)
-
-    mean_i, mean_p = box(guide), box(source)
-    cov_ip = box(guide * source) - mean_i * mean_p
-    var_i = box(guide * guide) - mean_i * mean_i
-    coef_a = cov_ip / (var_i + np.float32(eps))
-    coef_b = mean_p - coef_a * mean_i
-    coef_a, coef_b = box(coef_a), box(coef_b)
-    del mean_i, mean_p, cov_ip, var_i, source, guide
+    stats = guide_stats(image=image, radius=radius, side=side)
+    coef_a, coef_b = guided_coefficients(stats=stats, prob=prob, eps=eps)
+    grey, (work_h, work_w) = stats.grey, stats.size
+    del stats  # only the full-size grey guide is needed from here on
 
     alpha = np.empty((height, width), dtype=np.float32)
     for top, rows, grid_x, grid_y in resize_strips(source=(work_h, work_w), size=(height, width),

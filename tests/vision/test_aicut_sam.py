@@ -9,8 +9,11 @@ import pytest
 
 from vision.aicut_robot import mask_iou, robot_run
 from vision.aicut_types import Point
+from vision import sam as sam_module
+from vision.salient import alpha_guided_refine
 from vision.sam import (
-    FRAME, LOW_RES, SAM_MODELS, SamModel, SamSegmenter, SamTuning, frame_shape, guarded_choose, mask_choose, sam_prompt,
+    FRAME, LOW_RES, SAM_MODELS, SamModel, SamSegmenter, SamTuning, alpha_from_logits, frame_shape, guarded_choose,
+    mask_choose, sam_prompt,
 )
 from vision.segmenter import Box, selection_from_alpha
 
@@ -281,3 +284,74 @@ def test_the_collapse_guard_keeps_the_candidate_that_corrects_the_selection_loca
     assert guarded_choose(masks=masks, low_res=low_res, clicks=include, previous=far, change=0.5, close=0.85) == 0
     low_res[0] = low_res[1]  # mask 0 itself keeps the selection: no guard
     assert guarded_choose(masks=masks, low_res=low_res, clicks=[], previous=previous, change=0.5, close=0.85) == 0
+
+
+SAMPLE = REPO / "static" / "demo" / "sample.jpg"  # a real photo (a coffee cup; scikit-image's CC0 coffee.png)
+
+
+def sample_photo() -> np.ndarray:
+    from PIL import Image
+
+    return np.asarray(Image.open(SAMPLE).convert("RGB"))
+
+
+@pytest.mark.parametrize("size", [(400, 600), (768, 1024), (1000, 3)])
+def test_the_decoder_without_its_post_processing_gives_the_exported_graphs_masks(model, size):
+    """The session drops the graph's upsampling of every mask; the masks read are upsampled the same way."""
+    import onnxruntime as ort
+
+    image = sample_photo()
+    segmenter = SamSegmenter(model=model)
+    segmenter.prepare(image=image, image_key="sample")
+    embedding = segmenter.cache.get(("embedding", segmenter.name, "sample"))
+    coords, labels = sam_prompt(points=[Point(300, 200, True)], box=None, shape=image.shape[:2])
+    exported = ort.InferenceSession(str(model.files.paths(REPO / "models")[1]), providers=["CPUExecutionProvider"])
+    assert "masks" in {o.name for o in exported.get_outputs()}
+    assert "masks" not in {o.name for o in model.decoder.get_outputs()}
+    reference = exported.run(["masks"], {
+        "image_embeddings": embedding, "point_coords": coords, "point_labels": labels,
+        "mask_input": np.zeros((1, 1, 256, 256), np.float32), "has_mask_input": np.zeros(1, np.float32),
+        "orig_im_size": np.asarray(size, np.float32)})[0][0]
+    masks, _, _ = model.decode(embedding=embedding, coords=coords, labels=labels, mask_input=None, size=size)
+    assert len(masks) == len(reference)
+    for ours, theirs in zip(masks, reference):
+        assert ours.shape == theirs.shape == size
+        assert np.abs(ours - theirs).max() < 1e-3
+        assert np.all(((ours > 0) == (theirs > 0)) | (np.abs(theirs) < 1e-3))  # the same selection
+
+
+def alpha_reference(*, image: np.ndarray, logits: np.ndarray, tuning: SamTuning) -> np.ndarray:
+    """alpha_from_logits written plainly: remove-bg's guided filter at full size, SAM's decision from cv2.resize."""
+    height, width = image.shape[:2]
+    probability = (1.0 / (1.0 + np.exp(-np.clip(logits, -30, 30)))).astype(np.float32)
+    soft = alpha_guided_refine(image=image, prob=probability, radius=tuning.refine_radius, eps=tuning.refine_eps,
+                               side=tuning.refine_side)
+    coded = cv2.LUT(np.clip(soft * 255.0 + 0.5, 0, 255).astype(np.uint8), sam_module._ALPHA_SNAP_TABLE)
+    inside = cv2.resize(logits, (width, height), interpolation=cv2.INTER_LINEAR) > 0
+    return np.where(inside, np.maximum(coded, 128), np.minimum(coded, 127))
+
+
+@pytest.mark.parametrize("scale", [1, 3])
+def test_the_alpha_is_the_guided_filters_on_a_real_photo_at_its_own_size_and_upscaled(segmenter, scale):
+    """At most 1024 px the maps are not resampled at all (the same bytes); above, the strips sample like cv2.resize."""
+    photo = sample_photo()
+    image = cv2.resize(photo, (photo.shape[1] * scale, photo.shape[0] * scale), interpolation=cv2.INTER_CUBIC)
+    height, width = image.shape[:2]
+    points = [Point(width // 2, height // 2, True), Point(width // 10, height // 10, False)]
+    logits, _ = segmenter.logits(image=image, image_key=f"sample-{scale}", points=points)
+    alpha = alpha_from_logits(image=image, logits=logits, tuning=segmenter.tuning)
+    expected = alpha_reference(image=image, logits=logits, tuning=segmenter.tuning)
+    soft = np.count_nonzero((expected > 0) & (expected < 255))
+    assert soft > 0.01 * expected.size  # a soft edge to compare, not only 0 and 255
+    difference = np.abs(alpha.astype(int) - expected.astype(int))
+    if scale == 1:
+        assert np.array_equal(alpha, expected)
+    else:  # remap's 1/32-pixel sample positions against resize's exact ones, along SAM's boundary only
+        assert np.count_nonzero(difference > 1) < 1e-4 * alpha.size and difference.mean() < 0.01
+
+
+def test_the_decoders_threads_sleep_between_nodes_instead_of_spinning(model):
+    """Spinning cost ~20 ms of CPU a click that the request's own thread and other requests needed."""
+    options = model.decoder.get_session_options()
+    assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    assert options.intra_op_num_threads == 2  # still both cores for the pass itself
