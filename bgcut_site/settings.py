@@ -107,6 +107,12 @@ if DATABASES["default"]["ENGINE"].endswith("sqlite3"):
     # Tests use a file too: in-memory shared-cache SQLite fails concurrent writers at once
     # ("table is locked") instead of waiting, unlike the real database.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+else:
+    # A database server: each thread keeps its connection between requests (checked before reuse) instead
+    # of connecting anew for every request, which cost more than the request itself with PostgreSQL
+    # (docs/BENCHMARKS.md). `?conn_max_age=0` in DATABASE_URL goes back to one connection per request.
+    DATABASES["default"].setdefault("CONN_MAX_AGE", 600)
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Rate limits live in the cache: per process by default, shared with CACHE_URL=redis://...

@@ -22,6 +22,7 @@ from django.core.files import File
 from django.core.files.storage import FileSystemStorage, Storage, storages
 
 LISTING_PAGE = 1000  # keys per listing request on S3 (its maximum)
+COPY_CHUNK = 1 << 20  # bytes read at a time when a blob is streamed to a local file
 
 
 def blob_storage() -> Storage:
@@ -72,7 +73,13 @@ def blob_put(*, source: Path) -> tuple[str, int, str]:
         except OSError:  # another filesystem, or links not supported (a missing source fails here too)
             shutil.copyfile(source, destination)
         os.utime(destination)  # a hard link shares the source's (older) modification time
-    else:
+    elif size <= storage.transfer_config.multipart_threshold:
+        # One PUT, which is all boto3's transfer manager would send below its multipart threshold, without the
+        # thread pool it starts and stops for every file (most of an upload's cost on S3 otherwise).
+        with open(source, "rb") as handle:
+            storage.connection.meta.client.put_object(Bucket=storage.bucket_name, Key=_s3_key(storage, name),
+                                                      Body=handle, **_s3_write_parameters(storage, name))
+    else:  # big enough for a multipart upload in parallel parts
         with open(source, "rb") as handle:
             storage.save(blob_key(name), File(handle, name=name))
     return name, size, sha256
@@ -101,7 +108,8 @@ def blob_open(name: str) -> BinaryIO:
     if _local(storage):
         return open(storage.path(blob_key(name)), "rb")
     with _s3_missing_is_file_not_found():
-        return storage.bucket.Object(_s3_key(storage, name)).get()["Body"]
+        # The client, not `storage.bucket.Object(...)`: boto3 builds a resource class on every such call.
+        return _s3_get(storage, name)["Body"]
 
 
 @contextmanager
@@ -116,8 +124,11 @@ def blob_local(name: str, *, scratch: Path) -> Iterator[Path]:
         yield Path(storage.path(blob_key(name)))
         return
     with tempfile.NamedTemporaryFile(dir=scratch, prefix="blob-", delete=True) as copy:
+        # One streamed GET: boto3's download_fileobj would first ask for the size (a HEAD) and start a thread pool.
         with _s3_missing_is_file_not_found():
-            storage.connection.meta.client.download_fileobj(storage.bucket_name, _s3_key(storage, name), copy)
+            body = _s3_get(storage, name)["Body"]
+        with body:
+            shutil.copyfileobj(body, copy, COPY_CHUNK)
         copy.flush()
         yield Path(copy.name)
 
@@ -183,6 +194,18 @@ def _local_older_than(root: Path, limit: float) -> Iterator[tuple[str, int]]:
 
 def _s3_key(storage, name: str) -> str:
     return f"{storage.location.strip('/')}/{blob_key(name)}"
+
+
+def _s3_get(storage, name: str) -> dict:
+    return storage.connection.meta.client.get_object(Bucket=storage.bucket_name, Key=_s3_key(storage, name))
+
+
+def _s3_write_parameters(storage, name: str) -> dict:
+    """What S3Storage.save would send with the bytes: its object parameters, content type and ACL."""
+    parameters = {"ContentType": storage.default_content_type, **storage.get_object_parameters(name)}
+    if "ACL" not in parameters and storage.default_acl:
+        parameters["ACL"] = storage.default_acl
+    return parameters
 
 
 def _s3_missing(error: Exception) -> bool:

@@ -5,12 +5,15 @@ the way the sweeper does, so "no orphan bytes" means the same on both.
 """
 from __future__ import annotations
 
+import os
 import uuid
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from boto3.s3.transfer import TransferConfig
 
-from engine import files, tools
+from engine import blobs, files, tools
 from engine.models import StoredFile
 from engine.sweeper import sweep_run
 from tests.blob_store import blob_bytes, stored_blobs
@@ -164,8 +167,6 @@ def test_tools_read_their_input_from_the_store_and_leave_no_scratch_copy(acme, f
 
 
 def test_a_tool_input_gone_from_the_store_is_a_404(acme):
-    from engine import blobs
-
     account, _, client = acme
     put(client, data=photo_bytes())
     stored = files.file_get(account=account, path="p/p.jpg")
@@ -186,3 +187,47 @@ def test_readyz_fails_on_a_missing_bucket_until_blob_store_create_makes_it(clien
     assert body["checks"]["storage"].startswith("failed")
     call_command("blob_store_create")
     assert client.get("/readyz").json()["checks"]["storage"] == "ok"
+
+
+@contextmanager
+def s3_operations():
+    """The S3 operations this thread's client sends while the block runs, in order."""
+    client = blobs.blob_storage().connection.meta.client
+    sent: list[str] = []
+
+    def record(model, **_):
+        sent.append(model.name)
+
+    client.meta.events.register("before-call.s3", record)
+    try:
+        yield sent
+    finally:
+        client.meta.events.unregister("before-call.s3", record)
+
+
+@pytest.mark.parametrize("blob_backend", ["s3"], indirect=True)
+def test_a_small_blob_is_one_request_in_and_one_out(tmp_path):
+    source = tmp_path / "small"
+    source.write_bytes(data := os.urandom(30_000))
+    with s3_operations() as sent:
+        name, size, _ = blobs.blob_put(source=source)
+        assert blob_bytes(name) == data
+        with blobs.blob_local(name, scratch=tmp_path) as local:
+            assert local.read_bytes() == data
+    assert size == len(data)
+    assert sent == ["PutObject", "GetObject", "GetObject"], "no size lookup, no transfer manager"
+
+
+@pytest.mark.parametrize("blob_backend", ["s3"], indirect=True)
+def test_a_blob_over_the_multipart_threshold_goes_up_in_parts_and_comes_back_whole(tmp_path):
+    storage = blobs.blob_storage()
+    storage.transfer_config = TransferConfig(multipart_threshold=5 * 2**20, multipart_chunksize=5 * 2**20)
+    source = tmp_path / "big"
+    source.write_bytes(data := os.urandom(6 * 2**20))
+    with s3_operations() as sent:
+        name, size, _ = blobs.blob_put(source=source)
+    assert sent.count("UploadPart") == 2 and "CompleteMultipartUpload" in sent
+    assert (size, blob_bytes(name)) == (len(data), data)
+    with blobs.blob_local(name, scratch=tmp_path) as local:
+        assert local.read_bytes() == data
+    assert stored_blobs() == {name: len(data)}
