@@ -93,8 +93,8 @@ def test_the_embedding_is_computed_once_for_many_clicks(segmenter):
     assert segmenter.model.encoder_passes - encoder == 2
 
 
-def test_the_previous_low_res_mask_is_fed_back_only_when_the_points_extend_the_last_request(segmenter, monkeypatch):
-    image, _, _ = scene()
+def mask_feedback_spy(segmenter: SamSegmenter, monkeypatch) -> list[bool]:
+    """A list that records, for each decoder pass from now on, whether a previous mask was fed back."""
     fed: list[bool] = []
     decode = segmenter.model.decode
 
@@ -103,6 +103,12 @@ def test_the_previous_low_res_mask_is_fed_back_only_when_the_points_extend_the_l
         return decode(**kwargs)
 
     monkeypatch.setattr(segmenter.model, "decode", spy)
+    return fed
+
+
+def test_the_previous_low_res_mask_is_fed_back_only_when_the_points_extend_the_last_request(segmenter, monkeypatch):
+    image, _, _ = scene()
+    fed = mask_feedback_spy(segmenter, monkeypatch)
     first, second = Point(230, 260, True), Point(425, 265, True)
     segmenter.segment(image=image, image_key="feed", points=[first])
     segmenter.segment(image=image, image_key="feed", points=[first, second])
@@ -114,14 +120,7 @@ def test_the_mask_is_fed_back_when_the_api_lists_includes_before_excludes(segmen
     # The API carries two lists, so include, exclude, include arrives as [include, include, exclude]: the
     # request it extends is the previous one minus its last include, not minus its last point.
     image, _, _ = scene()
-    fed: list[bool] = []
-    decode = segmenter.model.decode
-
-    def spy(**kwargs):
-        fed.append(kwargs["mask_input"] is not None)
-        return decode(**kwargs)
-
-    monkeypatch.setattr(segmenter.model, "decode", spy)
+    fed = mask_feedback_spy(segmenter, monkeypatch)
     include, exclude, later = Point(230, 260, True), Point(425, 265, False), Point(200, 200, True)
     for points in ([include], [include, exclude], [include, later, exclude]):
         segmenter.segment(image=image, image_key="api-order", points=points)
