@@ -67,6 +67,17 @@ class MemoStore:
         np.save(path, out.astype(np.float16))
         return out
 
+    def infer(self, name: str, image: np.ndarray) -> np.ndarray:
+        """The map at the model's own size (what remove-bg's quality plans fuse), memoised the same way."""
+        key = hashlib.sha256(np.ascontiguousarray(image).data).hexdigest()[:32]
+        path = self.folder / f"{name}-infer-{key}-{image.shape[1]}x{image.shape[0]}.npy"
+        if path.exists():
+            return np.load(path).astype(np.float32)
+        self.passes += 1
+        out = np.asarray(self.inner.infer(name, image), np.float32)
+        np.save(path, out.astype(np.float16))
+        return out
+
 
 class CountingStore:
     """Counts model passes (for the latency table)."""
@@ -266,13 +277,13 @@ def table_render(rows: list[dict], *, header: str) -> str:
     return "\n".join(lines)
 
 
-def benchmarks_write(path: Path, body: str) -> None:
-    """Replace only the aicut section of `path` (appending it when absent)."""
+def benchmarks_write(path: Path, body: str, *, start: str = MARK_START, end: str = MARK_END) -> None:
+    """Replace only the section of `path` between `start` and `end` (the aicut one; appended when absent)."""
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    block = f"{MARK_START}\n{body}\n{MARK_END}"
-    if MARK_START in text and MARK_END in text:
-        head, rest = text.split(MARK_START, 1)
-        _, tail = rest.split(MARK_END, 1)
+    block = f"{start}\n{body}\n{end}"
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        _, tail = rest.split(end, 1)
         text = head + block + tail
     else:
         text = text.rstrip("\n") + "\n\n" + block + "\n"
