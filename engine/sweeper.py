@@ -174,4 +174,5 @@ def _loop() -> None:
             logger.exception("File sweep failed; will retry")
         finally:
             close_old_connections()
+    connection.close()  # kept between sweeps on a database server (CONN_MAX_AGE); not once the loop ends
     _started.clear()

@@ -253,6 +253,7 @@ class TestPublicUrls:
 
 @pytest.mark.django_db(transaction=True)
 def test_the_server_sweeps_expired_files_by_itself(acme, settings, monkeypatch):
+    import threading
     import time
 
     from engine import sweeper
@@ -268,7 +269,11 @@ def test_the_server_sweeps_expired_files_by_itself(acme, settings, monkeypatch):
         time.sleep(0.05)
     assert not StoredFile.objects.exists()
     assert [p for p in (settings.BGCUT_STORAGE_ROOT / "blobs").rglob("*") if p.is_file()] == []
-    settings.BGCUT_SWEEP_INTERVAL = 0  # lets the thread end
+    settings.BGCUT_SWEEP_INTERVAL = 0  # lets the thread end: wait for it, before the setting is restored
+    for thread in threading.enumerate():
+        if thread.name == "bgcut-sweeper":
+            thread.join(10)
+            assert not thread.is_alive()
 
 
 class TestFolderMatching:
