@@ -12,6 +12,8 @@ from pathlib import Path
 
 import requests
 
+from tools.cluster import process_stop
+
 ROOT = Path(__file__).resolve().parents[1]
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 
@@ -84,12 +86,7 @@ def gunicorn_start(*, port: int, env: dict, log: Path, workers: int = 1, threads
 
 
 def gunicorn_stop(process: subprocess.Popen) -> None:
-    process.terminate()
-    try:
-        process.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait(timeout=10)
+    process_stop(process, timeout=10)
 
 
 def children_of(pid: int) -> list[int]:

@@ -61,7 +61,7 @@ class Cluster:
 
     def stop(self) -> None:
         for node in self.nodes:
-            _stop(node.process)
+            process_stop(node.process)
         self.nodes.clear()
         self.seaweedfs.stop()
 
@@ -149,13 +149,14 @@ def _wait_until_up(node: Node, *, timeout: float) -> None:
     raise RuntimeError(f"{node.name} did not answer within {timeout} s:\n{node.log.read_text()[-3000:]}")
 
 
-def _stop(process: subprocess.Popen) -> None:
+def process_stop(process: subprocess.Popen, *, timeout: float = 15) -> None:
+    """Ask a server to stop (SIGTERM: gunicorn finishes its requests), and kill it if it takes too long."""
     process.terminate()
     try:
-        process.wait(timeout=15)
+        process.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
         process.kill()
-        process.wait(timeout=15)
+        process.wait(timeout=timeout)
 
 
 def _with_db(url: str, number: int) -> str:
