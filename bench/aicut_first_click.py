@@ -22,6 +22,7 @@ from bench.aicut_noc import dataset_items, sam_model_open, truth_load  # noqa: E
 from vision.aicut import image_key_of  # noqa: E402
 from vision.aicut_robot import click_next, mask_iou  # noqa: E402
 from vision.sam import FRAME, SamSegmenter, frame_shape, mask_choose, sam_prompt  # noqa: E402
+from vision.sam_zoom import whole_view  # noqa: E402
 
 RULES = [("single", 0.0), ("score", 0.0), ("stability", 0.0)] + [
     ("largest-confident", margin) for margin in (0.02, 0.05, 0.1, 0.2, 1.0)
@@ -44,7 +45,7 @@ def main(argv=None) -> int:
             image = np.asarray(Image.open(image_path).convert("RGB"))
             truth = truth_load(mask_path, inverted=False)
             point = click_next(mask=None, truth=truth)
-            embedding = segmenter._embedding(image, image_key_of(image))
+            embedding = segmenter._embedding(image, image_key_of(image), whole_view(image.shape[:2]))
             coords, labels = sam_prompt(points=[point], box=None, shape=image.shape[:2])
             height, width = image.shape[:2]
             work = (height, width) if max(height, width) <= FRAME else frame_shape(shape=(height, width), side=FRAME)

@@ -197,7 +197,7 @@ def model_passes_time(*, model, image: np.ndarray, point: Point) -> float:
 
 
 def method_run(*, method: str, items, segmenter_for, http: HttpSegmenter | None, timings: dict,
-               passes_model=None) -> list[RobotRun]:
+               passes_model=None, per_object: dict | None = None) -> list[RobotRun]:
     """The robot on every item with one method; first/refinement click times go into `timings`."""
     runs = []
     for stem, image_path, mask_path in items:
@@ -228,10 +228,16 @@ def method_run(*, method: str, items, segmenter_for, http: HttpSegmenter | None,
             start = time.perf_counter()
             out = segment(points)
             calls.append(time.perf_counter() - start)
+            newest = points[-1]
+            if len(points) > 1 and (out[newest.y, newest.x] > 0) != newest.positive:
+                # The answer leaves the pixel just clicked as it was: the robot will most likely click there again.
+                timings.setdefault("not_followed", {}).setdefault(stem, []).append(len(points))
             return out
 
         run = robot_run(truth=truth, segment=timed)
         runs.append(run)
+        if per_object is not None:
+            per_object[stem] = [round(v, 4) for v in run.ious]
         if http is None and method != "grabcut" and hasattr(segmenter, "zoom_passes"):
             timings.setdefault("zoom", []).append(segmenter.zoom_passes)  # a fresh segmenter per object
         timings.setdefault("first", []).append(calls[0])
@@ -258,6 +264,9 @@ def summary_row(method: str, runs: list[RobotRun], timings: dict) -> dict:
         "zoom_objects": sum(1 for n in timings.get("zoom", []) if n),
         "zoom_passes": sum(timings.get("zoom", [])),
         "refine_clicks": len(timings.get("refine", [])),
+        # refinement clicks whose own pixel the answer did not change as asked, and the objects they fell on
+        "not_followed": sum(len(v) for v in timings.get("not_followed", {}).values()),
+        "not_followed_objects": len(timings.get("not_followed", {})),
     }
 
 
@@ -338,6 +347,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--passes-model", default=None,
                         help="HTTP mode: also time one encoder + decoder pass of this SAM model in-process per image")
     parser.add_argument("--write", type=Path, default=None)
+    parser.add_argument("--runs-json", type=Path, default=None,
+                        help="also write every object's IoU after each click, {dataset: {method: {stem: [...]}}}")
     args = parser.parse_args(argv)
     if not args.direct and not args.base and not args.serve:
         parser.error("give --direct, --serve, or --base URL --api-key KEY")
@@ -387,6 +398,7 @@ def bench_run(args) -> int:
         passes_model = sam_model_open(name=args.passes_model, models_dir=args.models_dir, threads=args.threads)
     notes_passes: list[str] = []
     tables = []
+    per_object: dict = {}
     for dataset in datasets:
         items = dataset_items(dataset, args.limit)
         rows = []
@@ -397,7 +409,8 @@ def bench_run(args) -> int:
             timings: dict = {}
             started = time.perf_counter()
             runs = method_run(method=method, items=items, segmenter_for=segmenter_for, http=http, timings=timings,
-                              passes_model=passes_model if method == "default" else None)
+                              passes_model=passes_model if method == "default" else None,
+                              per_object=per_object.setdefault(dataset.name, {}).setdefault(method, {}))
             rows.append(summary_row(method + (" (memoised)" if memo_for(method) else ""), runs, timings))
             if timings.get("passes"):
                 passes = statistics.median(timings["passes"])
@@ -406,6 +419,10 @@ def bench_run(args) -> int:
                     f"{passes:.3f} s; first click through the API p50 {rows[-1]['first_p50']:.3f} s: "
                     f"**{rows[-1]['first_p50'] / passes:.2f}x**; refinement click p50 {rows[-1]['refine_p50'] * 1000:.0f} ms."
                 )
+            notes_passes.append(
+                f"{dataset.name}, {method}: {rows[-1]['not_followed']} of {rows[-1]['refine_clicks']} refinement "
+                f"clicks left their own pixel as it was, on {rows[-1]['not_followed_objects']} objects."
+            )
             if "zoom" in timings:
                 notes_passes.append(
                     f"{dataset.name}, {method}: zoom-in ran a crop encoder pass on {rows[-1]['zoom_objects']} of "
@@ -432,6 +449,8 @@ def bench_run(args) -> int:
     )
     table = "\n\n".join(tables) + "\n\n" + "".join(f"- {line}\n" for line in notes_passes) + "\n" + notes
     print(table)
+    if args.runs_json:
+        args.runs_json.write_text(json.dumps(per_object, indent=1))
     if args.write:
         benchmarks_write(args.write, table)
     return 0

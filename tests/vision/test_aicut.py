@@ -314,6 +314,59 @@ def test_the_benchmark_replaces_only_its_own_section(tmp_path):
     assert "<!-- aicut:start -->\nfirst\n<!-- aicut:end -->" in fresh.read_text()
 
 
+def scene_dataset(folder: Path) -> Path:
+    """A two-photo dataset in the benchmarks' layout (images/NAME.png, masks/NAME.png) from `scene`."""
+    from PIL import Image
+
+    image, _, square = scene()
+    (folder / "images").mkdir(parents=True)
+    (folder / "masks").mkdir()
+    for name in ("first", "second"):
+        Image.fromarray(image).save(folder / "images" / f"{name}.png")
+        Image.fromarray(square).save(folder / "masks" / f"{name}.png")
+    return folder
+
+
+def test_the_benchmark_writes_every_objects_iou_after_each_click(tmp_path):
+    import json
+
+    from bench.aicut_noc import main
+
+    dataset = scene_dataset(tmp_path / "scenes")
+    out = tmp_path / "runs.json"
+    assert main(["--direct", "--methods", "grabcut", "--dataset", str(dataset), "--runs-json", str(out)]) == 0
+    runs = json.loads(out.read_text())["scenes"]["grabcut"]
+    assert set(runs) == {"first", "second"}
+    for ious in runs.values():
+        assert 1 <= len(ious) <= 20 and all(0.0 <= v <= 1.0 for v in ious)
+        assert ious[-1] >= 0.9 or len(ious) == 20
+
+
+def test_the_benchmark_counts_refinement_clicks_the_answer_did_not_follow(tmp_path):
+    from types import SimpleNamespace
+
+    from bench.aicut_noc import method_run, summary_row
+
+    dataset = scene_dataset(tmp_path / "scenes")
+    _, _, square = scene()
+    columns = np.nonzero(square.any(axis=0))[0]
+    middle = (columns[0] + columns[-1]) // 2
+    stuck = square.copy()
+    stuck[:, middle:] = 0  # the object's left half, whatever is clicked
+
+    class Stuck:
+        def segment(self, *, image, image_key, points):
+            return SimpleNamespace(alpha=stuck)
+
+    timings: dict = {}
+    runs = method_run(method="default", items=[("first", dataset / "images" / "first.png",
+                                                dataset / "masks" / "first.png")],
+                      segmenter_for=lambda method: Stuck(), http=None, timings=timings)
+    row = summary_row("stuck", runs, timings)
+    # Every click after the first asks for the missing half and gets the same answer: none is followed.
+    assert row["refine_clicks"] == 19 and row["not_followed"] == 19 and row["not_followed_objects"] == 1
+
+
 def test_plain_grabcut_from_clicks_finds_a_distinct_object():
     from bench.aicut_noc import grabcut_plain
 
