@@ -320,12 +320,18 @@ state.watch(["mode"], () => {
   $("preview-wrap").hidden = aicut;
   root.classList.toggle("is-aicut", aicut);
 });
-$("tab-removebg").addEventListener("click", () => state.set({ mode: "removebg" }));
-$("tab-aicut").addEventListener("click", () => state.set({ mode: "aicut" }));
+function modeChoose(mode) {
+  state.set({ mode });
+  // On a laptop screen the photo to click on starts below the fold: bring it into view (no scrolling when it
+  // already is). A photo still loading does the same once it has its height (aicut-view.js).
+  if (mode === "aicut" && state.get("source")) $("aicut-stage").scrollIntoView({ block: "nearest" });
+}
+$("tab-removebg").addEventListener("click", () => modeChoose("removebg"));
+$("tab-aicut").addEventListener("click", () => modeChoose("aicut"));
 $("tab-removebg").closest('[role="tablist"]').addEventListener("keydown", (event) => {
   if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
   const next = state.get("mode") === "aicut" ? "removebg" : "aicut";
-  state.set({ mode: next });
+  modeChoose(next);
   $(next === "aicut" ? "tab-aicut" : "tab-removebg").focus();
 });
 

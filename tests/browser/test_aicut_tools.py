@@ -272,3 +272,30 @@ def test_ai_cut_shows_the_selection_as_tint_outline_or_cutout_and_excludes_with_
     assert page.get_by_test_id("aicut-export").is_disabled()
     shot(page, "nothing-selected")
     layout_check(page, device)
+
+
+def test_opening_ai_cut_brings_its_photo_into_view_without_the_remove_bg_previews_controls(
+    editor, server, device, tmp_path, shot
+):
+    page = editor
+    photo, _, _ = still_life()
+    upload(page, tmp_path, name="still-life.jpg", data=photo)
+    page.get_by_test_id("run-remove-bg").click()
+    page.get_by_test_id("result-item").first.wait_for(timeout=PREPARE_TIMEOUT_MS)
+    page.get_by_test_id("backgrounds").wait_for()  # the remove-bg preview's slider and backgrounds are shown
+    page.evaluate("window.scrollTo(0, 0)")
+
+    page.get_by_test_id("aicut-mode").click()
+    page.locator('[data-testid="aicut-stage"][data-prepared="ready"]').wait_for(timeout=PREPARE_TIMEOUT_MS)
+    # Nothing to compare and no preview to put a background behind in AI Cut's view.
+    assert page.get_by_test_id("backgrounds").is_hidden() and page.locator("#compare").is_hidden()
+    # The photo is on the screen as the tab opens, without the user scrolling to it.
+    stage = page.get_by_test_id("aicut-image").bounding_box()
+    viewport = page.viewport_size
+    assert stage["y"] >= 0 and stage["y"] + stage["height"] * 0.75 <= viewport["height"], (stage, viewport)
+    shot(page, "opened")
+    layout_check(page, device)
+
+    page.get_by_role("tab", name=re.compile("remove background", re.I)).click()
+    page.get_by_test_id("backgrounds").wait_for()
+    assert page.locator("#compare").is_visible()
