@@ -123,8 +123,9 @@ export function aicutViewCreate({ root, state, api, folder, uploadBlob, errorSho
       await img.decode();
       current.width = img.naturalWidth;
       current.height = img.naturalHeight;
-      // Now the photo has its height: on a laptop screen it would start below the fold.
-      if (cut === current && state.get("mode") === "aicut") stage.scrollIntoView({ block: "nearest" });
+      // Now the photo has its height: on a laptop screen it would start below the fold. The whole panel, so the
+      // Include/Exclude switch and the zoom come into view with it (its top first when it is taller than the screen).
+      if (cut === current && state.get("mode") === "aicut") $("aicut-panel").scrollIntoView({ block: "nearest" });
       const path = reuse
         ? source.path
         : await uploadBlob({ blob, stem: `cut-${cuts}-source`, label: "Preparing the image for AI Cut…", doneLabel: "Ready for AI Cut" });

@@ -324,7 +324,7 @@ function modeChoose(mode) {
   state.set({ mode });
   // On a laptop screen the photo to click on starts below the fold: bring it into view (no scrolling when it
   // already is). A photo still loading does the same once it has its height (aicut-view.js).
-  if (mode === "aicut" && state.get("source")) $("aicut-stage").scrollIntoView({ block: "nearest" });
+  if (mode === "aicut" && state.get("source")) $("aicut-panel").scrollIntoView({ block: "nearest" });
 }
 $("tab-removebg").addEventListener("click", () => modeChoose("removebg"));
 $("tab-aicut").addEventListener("click", () => modeChoose("aicut"));

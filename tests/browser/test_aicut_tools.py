@@ -289,10 +289,12 @@ def test_opening_ai_cut_brings_its_photo_into_view_without_the_remove_bg_preview
     page.locator('[data-testid="aicut-stage"][data-prepared="ready"]').wait_for(timeout=PREPARE_TIMEOUT_MS)
     # Nothing to compare and no preview to put a background behind in AI Cut's view.
     assert page.get_by_test_id("backgrounds").is_hidden() and page.locator("#compare").is_hidden()
-    # The photo is on the screen as the tab opens, without the user scrolling to it.
-    stage = page.get_by_test_id("aicut-image").bounding_box()
+    # The photo and the Include/Exclude switch are on the screen as the tab opens, without the user scrolling.
     viewport = page.viewport_size
+    stage = page.get_by_test_id("aicut-image").bounding_box()
     assert stage["y"] >= 0 and stage["y"] + stage["height"] * 0.75 <= viewport["height"], (stage, viewport)
+    switch = page.get_by_test_id("aicut-kind").bounding_box()
+    assert switch["y"] >= 0 and switch["y"] + switch["height"] <= viewport["height"], (switch, viewport)
     shot(page, "opened")
     layout_check(page, device)
 
