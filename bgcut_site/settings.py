@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "corsheaders",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "engine",
     "tokens",
     "editor",
@@ -181,6 +182,9 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Per-account file space, scoped access tokens, background removal and AI Cut.",
     "VERSION": "3.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs page's Redoc comes with the app (drf-spectacular-sidecar), not from a CDN; its template
+    # (templates/drf_spectacular/redoc.html) leaves out the web fonts for the same reason.
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     # Two answers have a "status" of their own: each enum gets a name instead of a numbered one.
     "ENUM_NAME_OVERRIDES": {

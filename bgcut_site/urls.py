@@ -2,7 +2,9 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView
+from drf_spectacular.views import SpectacularAPIView
+
+from bgcut_site.api_docs import ApiDocsView
 
 from editor.views import signin_throttled
 from engine.errors import json_400, json_403, json_404, json_500
@@ -15,7 +17,7 @@ urlpatterns = [
     path("metrics", metrics_view, name="metrics"),
     path("v3/", include("engine.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularRedocView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
     # Both sign-in forms, throttled per username and per client address (editor/signin.py).
     path("admin/login/", signin_throttled(admin.site.login)),
     path("admin/", admin.site.urls),
