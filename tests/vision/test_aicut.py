@@ -367,6 +367,17 @@ def test_the_benchmark_counts_refinement_clicks_the_answer_did_not_follow(tmp_pa
     assert row["refine_clicks"] == 19 and row["not_followed"] == 19 and row["not_followed_objects"] == 1
 
 
+def test_the_first_click_bench_can_click_anywhere_well_inside_the_object_not_only_at_its_deepest_pixel():
+    from bench.aicut_first_click import INTERIOR, interior_clicks
+
+    _, _, square = scene()
+    depth = cv2.distanceTransform(np.pad((square > 0).astype(np.uint8), 1), cv2.DIST_L2, 3)[1:-1, 1:-1]
+    clicks = interior_clicks(square, count=5, seed=3)
+    assert len(clicks) == 5 and len(set(clicks)) == 5 and all(c.positive for c in clicks)
+    assert all(depth[c.y, c.x] >= INTERIOR * depth.max() for c in clicks)
+    assert clicks == interior_clicks(square, count=5, seed=3) != interior_clicks(square, count=5, seed=4)
+
+
 def test_plain_grabcut_from_clicks_finds_a_distinct_object():
     from bench.aicut_noc import grabcut_plain
 
