@@ -5,7 +5,6 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 
 from bgcut_site.api_docs import ApiDocsView
-
 from editor.views import signin_throttled
 from engine.errors import json_400, json_403, json_404, json_500
 from engine.health import healthz, readyz

@@ -331,7 +331,7 @@ $("tab-aicut").addEventListener("click", () => modeChoose("aicut"));
 $("tab-removebg").closest('[role="tablist"]').addEventListener("keydown", (event) => {
   if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
   const next = state.get("mode") === "aicut" ? "removebg" : "aicut";
-  modeChoose(next);
+  state.set({ mode: next }); // no scrolling: the keyboard's focus stays on the tabs
   $(next === "aicut" ? "tab-aicut" : "tab-removebg").focus();
 });
 
