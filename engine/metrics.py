@@ -25,6 +25,8 @@ aicut_shared_hits = Counter("bgcut_aicut_shared_cache_hits_total",
                             "AI Cut cache hits found in the cache shared by every node (another process computed it).")
 aicut_shared_errors = Counter("bgcut_aicut_shared_cache_errors_total",
                               "AI Cut shared cache reads and writes that failed (the value was computed locally).")
+aicut_shared_waits = Counter("bgcut_aicut_shared_cache_waits_total",
+                             "AI Cut values another node was computing: waited for instead of computed twice.")
 aicut_encoder_passes = Counter("bgcut_aicut_encoder_passes_total", "SAM encoder passes: images this node embedded.")
 credits_charged = Counter("bgcut_credits_charged_total", "Credits charged for tool calls that succeeded.")
 
@@ -32,7 +34,7 @@ _lock = threading.Lock()
 # What the sampler last copied from the segmenter's own counters (which only grow): the next copy adds the rest.
 _COUNTED = {aicut_cache_hits: ("cache", "hits"), aicut_cache_misses: ("cache", "misses"),
             aicut_shared_hits: ("cache", "shared_hits"), aicut_shared_errors: ("cache", "shared_errors"),
-            aicut_encoder_passes: ("model", "encoder_passes")}
+            aicut_shared_waits: ("cache", "shared_waits"), aicut_encoder_passes: ("model", "encoder_passes")}
 _seen: dict = {"segmenter": None}
 
 

@@ -77,6 +77,10 @@ class ByteLRU:
         """The value from a tier behind this one (vision/aicut_shared.py), kept here too; None: there is none."""
         return None
 
+    def _compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """The value for a key no tier holds (the caller holds the key's lock): computed here, stored behind."""
+        return self._store_behind(key, compute())
+
     def _store_behind(self, key: Hashable, value: Any) -> Any:
         """Hand `value` to a tier behind this one; returns the form to keep here (what that tier gives back)."""
         return value
@@ -106,7 +110,7 @@ class ByteLRU:
             with self._lock:  # another thread may have computed it meanwhile: not a second lookup to count
                 value = self._lookup(key)
             if value is None:
-                value = self._store_behind(key, compute())
+                value = self._compute(key, compute)
                 self._keep(key, value)
         with self._lock:
             self._pending.pop(key, None)

@@ -8,15 +8,17 @@ and every node works from the decoded form, the one that is stored and given bac
 same answer on whichever node it lands.
 
 The shared store is injected (engine/inference.py passes Django's cache when it is shared): anything with
-`get(key)` and `set(key, value, timeout=seconds)`. Its failures never fail a click: they are logged and
-counted, and the value is computed here as if it had never been stored.
+`get(key)`, `set(key, value, timeout=seconds)`, an atomic `add` and `delete`. Its failures never fail a click:
+they are logged and counted, and the value is computed here as if it had never been stored. A value two
+nodes ask for at once is computed by one of them (SharedTierCache._compute).
 """
 from __future__ import annotations
 
 import hashlib
 import logging
 import threading
-from collections.abc import Hashable, Iterable
+import time
+from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,10 +26,15 @@ import numpy as np
 
 from vision.aicut_cache import ByteLRU
 from vision.array_codec import array_decode, array_encode
+from vision.deadline import deadline_check
 
 log = logging.getLogger(__name__)
 
 KEY_PREFIX = "aicut:v1"  # bump when the keys or the codec change: old entries are then never read
+# How long a node may hold the claim to compute a shared value (an encoder pass: 0.6-4 s on 2 cores) before
+# a waiting node computes it itself, and how often a waiting node looks for the value.
+CLAIM_SECONDS = 30
+WAIT_POLL_SECONDS = 0.05
 
 
 class SharedStore(Protocol):
@@ -36,6 +43,10 @@ class SharedStore(Protocol):
     def get(self, key: str) -> Any: ...
 
     def set(self, key: str, value: Any, timeout: float | None = ...) -> Any: ...
+
+    def add(self, key: str, value: Any, timeout: float | None = ...) -> bool: ...
+
+    def delete(self, key: str) -> Any: ...
 
 
 @dataclass(frozen=True)
@@ -60,6 +71,7 @@ class SharedTierCache(ByteLRU):
         self.ttl_seconds = ttl_seconds
         self.shared_hits = 0
         self.shared_errors = 0
+        self.shared_waits = 0
         self._count_lock = threading.Lock()
 
     def shared_key(self, key: Hashable) -> str | None:
@@ -85,6 +97,64 @@ class SharedTierCache(ByteLRU):
                 self.shared_hits += 1
             self._keep(key, value)
         return value
+
+    def _compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """Compute a shared kind once for all nodes: the first to claim it computes, the others wait for it.
+
+        Two nodes asked for the same photo at once (the editor's prepare on one, its first click on another)
+        would otherwise both run the encoder. The claim is a key next to the value, taken atomically (`add`)
+        and lasting CLAIM_SECONDS, so a node that dies while computing holds it no longer than that. A waiting
+        node reads the value as soon as it is there, stops waiting when the claim is gone without one (the
+        computing node failed) or after CLAIM_SECONDS, and then computes the value itself; the request's
+        deadline (vision/deadline.py) ends the wait like any other stage. A store that fails means no claim.
+        """
+        name = self.shared_key(key)
+        if name is None:
+            return super()._compute(key, compute)
+        claim = f"{name}:computing"
+        claimed = self._claim(claim)
+        try:
+            if claimed is False:
+                value = self._wait_for(key, claim=claim)
+                if value is not None:
+                    return value
+            return super()._compute(key, compute)
+        finally:
+            if claimed:
+                self._release(claim)
+
+    def _claim(self, claim: str) -> bool | None:
+        """True: this node computes; False: another node is computing; None: the store failed (compute here)."""
+        try:
+            return bool(self.shared.add(claim, 1, timeout=CLAIM_SECONDS))
+        except Exception as error:
+            self._failed("claim", claim, error)
+            return None
+
+    def _release(self, claim: str) -> None:
+        try:
+            self.shared.delete(claim)
+        except Exception as error:  # it lapses after CLAIM_SECONDS anyway
+            self._failed("release", claim, error)
+
+    def _wait_for(self, key: Hashable, *, claim: str) -> Any | None:
+        """The value another node is computing, once it is stored; None when it will not come."""
+        with self._count_lock:
+            self.shared_waits += 1
+        until = time.monotonic() + CLAIM_SECONDS
+        while time.monotonic() < until:
+            deadline_check()
+            time.sleep(WAIT_POLL_SECONDS)
+            value = self._fetch_behind(key)
+            if value is not None:
+                return value
+            try:
+                if self.shared.get(claim) is None:
+                    return None  # released without a value: the other node failed
+            except Exception as error:
+                self._failed("read", claim, error)
+                return None
+        return None
 
     def _store_behind(self, key: Hashable, value: Any) -> Any:
         name = self.shared_key(key)

@@ -70,5 +70,28 @@ def test_ai_cut_answers_while_the_shared_cache_is_down_and_counts_the_errors(acm
     assert api.post(AI_CUT, body, format="json").status_code == 200
     after = values(client)
     errors = after["bgcut_aicut_shared_cache_errors_total"] - before.get("bgcut_aicut_shared_cache_errors_total", 0)
-    assert errors == 2  # the prior's read and write; the second click found it in the process
+    assert errors == 3  # the prior's read, claim and write; the second click found it in the process
     assert after["bgcut_aicut_cache_hits_total"] > before.get("bgcut_aicut_cache_hits_total", 0)
+
+
+def test_two_nodes_on_a_real_redis_embed_a_photo_asked_for_at_once_only_once():
+    from uuid import uuid4
+
+    import numpy as np
+
+    from tests.threads import threads_at_once
+    from tests.vision.test_aicut_shared import SlowComputations, embedding
+    from vision.aicut_shared import aicut_cache_build
+
+    redis = RedisCache(REDIS["default"]["LOCATION"], {})
+    nodes = [aicut_cache_build(max_bytes=2**24, shared=SharedTier(store=redis, ttl_seconds=60),
+                               shared_kinds=["embedding"]) for _ in range(2)]
+    key = ("embedding", "mobilesam", uuid4().hex)  # a photo no other run has stored
+    computations = [SlowComputations(embedding()), SlowComputations(embedding())]
+    try:
+        results, errors = threads_at_once(lambda i: nodes[i].get_or_compute(key, computations[i]), [(0,), (1,)])
+        assert not errors and sum(c.count for c in computations) == 1
+        assert np.array_equal(results[0], results[1])
+        assert sum(node.shared_waits for node in nodes) == 1 and redis.get(f"{nodes[0].shared_key(key)}:computing") is None
+    finally:
+        redis.delete(nodes[0].shared_key(key))

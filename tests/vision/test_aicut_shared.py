@@ -4,6 +4,8 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +13,9 @@ import pytest
 
 from tests.threads import threads_at_once
 from vision.aicut_cache import ByteLRU
+from vision import aicut_shared
 from vision.aicut_shared import SharedTier, SharedTierCache, aicut_cache_build
+from vision.deadline import DeadlineExceeded, deadline_scope
 from vision.aicut_types import Point
 from vision.array_codec import array_encode
 from vision.segmenter import Box
@@ -27,6 +31,7 @@ class FakeStore:
         self.values: dict[str, object] = {}
         self.timeouts: dict[str, float] = {}
         self.failing = False
+        self.lock = threading.Lock()
 
     def get(self, key):
         if self.failing:
@@ -36,8 +41,26 @@ class FakeStore:
     def set(self, key, value, timeout=None):
         if self.failing:
             raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-        self.values[key] = value
-        self.timeouts[key] = timeout
+        with self.lock:
+            self.values[key] = value
+            self.timeouts[key] = timeout
+
+    def add(self, key, value, timeout=None):
+        """Set only when absent, atomically (Redis SET NX): True when this call set it."""
+        if self.failing:
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        with self.lock:
+            if key in self.values:
+                return False
+            self.values[key] = value
+            self.timeouts[key] = timeout
+            return True
+
+    def delete(self, key):
+        if self.failing:
+            raise ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        with self.lock:
+            self.values.pop(key, None)
 
 
 def tier(store: FakeStore, max_bytes: int = 10 * 2**20) -> SharedTierCache:
@@ -124,7 +147,7 @@ def test_a_failing_store_degrades_to_computing_here_and_is_counted_and_logged(ca
         first = node.get_or_compute(("embedding", "m", "k"), compute)
         again = node.get_or_compute(("embedding", "m", "k"), compute)  # kept here all the same
     assert compute.count == 1 and np.array_equal(first, again)
-    assert node.shared_errors == 2  # the read, then the write
+    assert node.shared_errors == 3  # the read, the claim, then the write
     assert (node.hits, node.misses) == (1, 1)
     assert "read of aicut:v1:embedding:" in caplog.text and "ConnectionError" in caplog.text
     store.failing = False
@@ -181,3 +204,77 @@ def test_the_store_holds_the_codec_bytes():
     value = embedding()
     tier(store).put(("embedding", "m", "k"), value)
     assert list(store.values.values()) == [array_encode(value)]
+
+
+class SlowComputations(Computations):
+    """A model pass that takes a while, as an encoder pass does."""
+
+    def __init__(self, value: np.ndarray, seconds: float = 0.4, fail: bool = False):
+        super().__init__(value)
+        self.seconds = seconds
+        self.fail = fail
+
+    def __call__(self) -> np.ndarray:
+        time.sleep(self.seconds)
+        if self.fail:
+            raise RuntimeError("the node computing it went down")
+        return super().__call__()
+
+
+def test_two_nodes_asking_for_one_value_at_once_compute_it_once():
+    store = FakeStore()
+    nodes = [tier(store), tier(store)]  # two processes: nothing in common but the store
+    computations = [SlowComputations(embedding()), SlowComputations(embedding())]
+    results, errors = threads_at_once(
+        lambda i: nodes[i].get_or_compute(("embedding", "m", "k"), computations[i]), [(0,), (1,)])
+    assert not errors
+    assert sum(c.count for c in computations) == 1
+    assert np.array_equal(results[0], results[1])
+    assert sum(node.shared_waits for node in nodes) == 1 and sum(node.shared_hits for node in nodes) == 1
+    assert not any(key.endswith(":computing") for key in store.values), "the claim is released"
+
+
+def test_a_node_waits_no_longer_than_the_value_takes_or_the_claim_lives():
+    store = FakeStore()
+    first, second = tier(store), tier(store)
+    failing = SlowComputations(embedding(), seconds=0.3, fail=True)
+    backup = Computations(embedding())
+    results: dict = {}
+
+    def doomed():
+        try:
+            first.get_or_compute(("embedding", "m", "k"), failing)
+        except RuntimeError as error:
+            results["first"] = error
+
+    thread = threading.Thread(target=doomed)
+    thread.start()
+    time.sleep(0.1)  # the first node holds the claim and is computing
+    started = time.monotonic()
+    value = second.get_or_compute(("embedding", "m", "k"), backup)
+    thread.join()
+    # The claim went away without a value: the second node computed it itself, right after.
+    assert isinstance(results["first"], RuntimeError) and backup.count == 1
+    assert value is not None and time.monotonic() - started < 2
+
+
+def test_a_claim_left_by_a_dead_node_lapses(monkeypatch):
+    store = FakeStore()
+    node = tier(store)
+    store.add(f"{node.shared_key(('embedding', 'm', 'k'))}:computing", 1)  # taken by a node that then died
+    monkeypatch.setattr(aicut_shared, "CLAIM_SECONDS", 0.3)
+    compute = Computations(embedding())
+    started = time.monotonic()
+    assert node.get_or_compute(("embedding", "m", "k"), compute) is not None
+    assert compute.count == 1 and 0.25 < time.monotonic() - started < 2
+
+
+def test_the_requests_deadline_ends_a_wait_for_another_node():
+    store = FakeStore()
+    node = tier(store)
+    store.add(f"{node.shared_key(('embedding', 'm', 'k'))}:computing", 1)  # another node is computing it
+    compute = Computations(embedding())
+    started = time.monotonic()
+    with deadline_scope(time.monotonic() + 0.2), pytest.raises(DeadlineExceeded):
+        node.get_or_compute(("embedding", "m", "k"), compute)
+    assert compute.count == 0 and time.monotonic() - started < 1
