@@ -58,23 +58,20 @@ class MemoStore:
         self.passes = 0
 
     def predict(self, name: str, image: np.ndarray) -> np.ndarray:
-        key = hashlib.sha256(np.ascontiguousarray(image).data).hexdigest()[:32]
-        path = self.folder / f"{name}-{key}-{image.shape[1]}x{image.shape[0]}.npy"
-        if path.exists():
-            return np.load(path).astype(np.float32)
-        self.passes += 1
-        out = np.asarray(self.inner.predict(name, image), np.float32)
-        np.save(path, out.astype(np.float16))
-        return out
+        return self._memoised(f"{name}-", image, lambda: self.inner.predict(name, image))
 
     def infer(self, name: str, image: np.ndarray) -> np.ndarray:
         """The map at the model's own size (what remove-bg's quality plans fuse), memoised the same way."""
+        return self._memoised(f"{name}-infer-", image, lambda: self.inner.infer(name, image))
+
+    def _memoised(self, prefix: str, image: np.ndarray, run) -> np.ndarray:
+        """The file `prefix` + the pixels' digest and size when it exists, else `run()`'s output, saved there."""
         key = hashlib.sha256(np.ascontiguousarray(image).data).hexdigest()[:32]
-        path = self.folder / f"{name}-infer-{key}-{image.shape[1]}x{image.shape[0]}.npy"
+        path = self.folder / f"{prefix}{key}-{image.shape[1]}x{image.shape[0]}.npy"
         if path.exists():
             return np.load(path).astype(np.float32)
         self.passes += 1
-        out = np.asarray(self.inner.infer(name, image), np.float32)
+        out = np.asarray(run(), np.float32)
         np.save(path, out.astype(np.float16))
         return out
 
