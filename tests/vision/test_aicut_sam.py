@@ -7,7 +7,7 @@ import cv2
 import numpy as np
 import pytest
 
-from vision.aicut_robot import mask_iou, robot_run
+from vision.aicut_robot import click_next, mask_iou, robot_run
 from vision.aicut_types import Point
 from vision import sam as sam_module
 from vision.salient import alpha_guided_refine
@@ -261,6 +261,21 @@ def test_zoom_stays_off_where_the_whole_view_is_fine_enough_or_the_object_large(
     large_object, large_truth = gear(radius=300)
     robot_ious(segmenter, large_object, large_truth, "large gear", 3)
     assert segmenter.zoom_passes == 0
+
+
+def test_every_robot_click_holds_where_the_decoder_alone_leaves_clicks_as_they_were(model):
+    image, truth = gear(height=480, width=640, radius=30)  # 4-px spokes, 2.5 px per mask cell
+
+    def clicks_not_followed(tuning: SamTuning) -> int:
+        segmenter, points, mask, ignored = SamSegmenter(model=model, tuning=tuning), [], None, 0
+        for _ in range(8):
+            points.append(click_next(mask=mask, truth=truth))
+            mask = selected(segmenter.segment(image=image, image_key="gear", points=points))
+            ignored += (mask[points[-1].y, points[-1].x] > 0) != points[-1].positive
+        return ignored
+
+    assert clicks_not_followed(SamTuning(honour_cells=0)) >= 3, "the decoder alone cannot draw the spokes"
+    assert clicks_not_followed(SamTuning()) == 0
 
 
 def test_the_collapse_guard_keeps_the_candidate_that_corrects_the_selection_locally():
