@@ -215,8 +215,8 @@ class SamTuning:
     # Clicks that hold (vision/sam_honour.py): a click whose own pixel the decoder leaves on the wrong side
     # moves the outline locally past it, by a Gaussian bump `honour_cells` of SAM's low-res cells wide, high
     # enough to carry the click `honour_reach` times its logit depth past the boundary; 0 turns it off.
-    # Measured in docs/BENCHMARKS.md: every width 1-3 cells and reach 1-4 helped on COCO-dev, this pair
-    # lies inside the best part of that grid; GrabCut and ECSSD-dev gain a little or nothing at every pair.
+    # Measured in docs/BENCHMARKS.md: each of the ten pairs tried (widths 1-3 cells, reach 1-4) helped on
+    # COCO-dev, this one lies inside the best part of that grid; GrabCut and ECSSD-dev gain a little or nothing.
     honour_cells: float = 2.0
     honour_reach: float = 3.0
 
