@@ -40,29 +40,52 @@ def clicks_honour(
 ) -> np.ndarray:
     """`logits` (float32 at work size, > 0 selected) with every click of `points` on the side it asks for.
 
-    `points` are in the pixels of an image of `shape` (height, width). The clicks are applied in order, so
-    where two opposite clicks lie within one bump of each other, the later one wins. Each bump touches only
-    a window of 6 `sigma` + 1 pixels a side, so the cost is bounded by the number of clicks. The input is
-    left as it is when every click already holds; otherwise a corrected copy is returned.
+    `points` are in the pixels of an image of `shape` (height, width). A bump never pushes a click of the
+    other kind off its side: near one it narrows (`_width_beside`), so an include-click a few pixels from an
+    exclude-click holds as well as the exclude does, in whichever order the two come. (The API sends all
+    include-clicks before all exclude-clicks, so the order says nothing about which came last.) Only two
+    opposite clicks on the same pixel conflict; the later one wins. Each bump touches a window of at most
+    6 `sigma` + 1 pixels a side, so the cost is bounded by the number of clicks. The input is left as it is
+    when every click already holds; otherwise a corrected copy is returned.
     """
     height, width = logits.shape
     scale_y, scale_x = height / shape[0], width / shape[1]
-    radius = int(np.ceil(3 * sigma))
+    pixels = [(min(int((p.y + 0.5) * scale_y), height - 1), min(int((p.x + 0.5) * scale_x), width - 1), p.positive)
+              for p in points]
     out = logits
-    for point in points:
-        row = min(int((point.y + 0.5) * scale_y), height - 1)
-        col = min(int((point.x + 0.5) * scale_x), width - 1)
+    for row, col, positive in pixels:
         depth = float(out[row, col])  # how far, in logits, SAM left the click's pixel on the wrong side
-        if (depth > 0) == point.positive:
+        if (depth > 0) == positive:
             continue
         wanted = MARGIN + (reach - 1) * abs(depth)
-        lift = (wanted - depth) if point.positive else (-wanted - depth)
+        lift = (wanted - depth) if positive else (-wanted - depth)
+        others = [(r, c) for r, c, kind in pixels if kind != positive and (r, c) != (row, col)]
+        width_here = _width_beside(out, row=row, col=col, lift=lift, sigma=sigma, others=others)
         if out is logits:
             out = logits.copy()
+        radius = int(np.ceil(3 * width_here))
         top, bottom = max(0, row - radius), min(height, row + radius + 1)
         left, right = max(0, col - radius), min(width, col + radius + 1)
         dy = np.arange(top - row, bottom - row, dtype=np.float32)[:, None]
         dx = np.arange(left - col, right - col, dtype=np.float32)[None, :]
-        bump = np.exp((dy * dy + dx * dx) * np.float32(-0.5 / (sigma * sigma)))
+        bump = np.exp((dy * dy + dx * dx) * np.float32(-0.5 / (width_here * width_here)))
         out[top:bottom, left:right] += np.float32(lift) * bump
     return out
+
+
+def _width_beside(logits: np.ndarray, *, row: int, col: int, lift: float, sigma: float,
+                  others: Sequence[tuple[int, int]]) -> float:
+    """The widest bump up to `sigma` whose `lift` at (`row`, `col`) leaves each of `others` (clicks of the
+    other kind, as (row, col)) at least MARGIN on the side it is on now, or 0.01 logit if it is closer."""
+    width = sigma
+    for other_row, other_col in others:
+        distance_sq = float((other_row - row) ** 2 + (other_col - col) ** 2)
+        if distance_sq > (3 * width) ** 2:
+            continue  # outside the bump's window
+        value = float(logits[other_row, other_col])
+        room = abs(value) - MARGIN if (value > 0) == (lift < 0) else 0.0  # what the bump may take from it
+        room = max(room, 0.01)
+        if abs(lift) > room:
+            # abs(lift) * exp(-d² / 2w²) <= room
+            width = min(width, float(np.sqrt(distance_sq / (2 * np.log(abs(lift) / room)))))
+    return width

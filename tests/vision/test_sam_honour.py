@@ -63,10 +63,27 @@ def test_clicks_are_held_in_the_image_pixels_they_were_given_at_any_work_size():
     assert held[30, 27] > 0 and logits[30, 27] < 0
 
 
-def test_of_two_opposite_clicks_within_one_bump_the_later_wins():
+def test_two_opposite_clicks_within_one_bump_both_hold_in_either_order():
+    # The API sends every include-click before every exclude-click: the order cannot say which came last.
     logits = ramp()
-    include, exclude = Point(53, 60, True), Point(55, 60, False)
-    held = clicks_honour(logits=logits, points=[include, exclude], shape=logits.shape, sigma=SIGMA, reach=2.0)
-    assert held[60, 55] < 0
-    held = clicks_honour(logits=logits, points=[exclude, include], shape=logits.shape, sigma=SIGMA, reach=2.0)
-    assert held[60, 53] > 0
+    include, exclude = Point(53, 60, True), Point(56, 60, False)
+    for points in ([include, exclude], [exclude, include]):
+        held = clicks_honour(logits=logits, points=points, shape=logits.shape, sigma=SIGMA, reach=2.0)
+        assert held[60, 53] > 0 and held[60, 56] < 0
+
+
+def test_a_bump_never_pushes_a_held_click_of_the_other_kind_off_its_side():
+    logits = ramp()
+    exclude = Point(57, 60, False)  # held by SAM, 7.5 px beyond the edge: logit -3.75
+    held = clicks_honour(logits=logits, points=[Point(53, 60, True), exclude], shape=logits.shape, sigma=SIGMA,
+                         reach=3.0)
+    assert held[60, 53] > 0 and held[60, 57] <= -MARGIN + 1e-4, "it keeps its margin"
+
+
+def test_two_opposite_clicks_on_one_pixel_the_later_wins():
+    logits = ramp()
+    include, exclude = Point(53, 60, True), Point(53, 60, False)
+    assert clicks_honour(logits=logits, points=[include, exclude], shape=logits.shape, sigma=SIGMA,
+                         reach=2.0)[60, 53] < 0
+    assert clicks_honour(logits=logits, points=[exclude, include], shape=logits.shape, sigma=SIGMA,
+                         reach=2.0)[60, 53] > 0
